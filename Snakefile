@@ -1,0 +1,39 @@
+# fedmix: FedMix (Wicaksana et al., IEEE TMI 2023) as a reproducible Snakemake pipeline.
+#
+# Layout of what it writes (logs/ mirrors results/ and resources/):
+#   resources/{task}/standardized/{client}.h5      all samples of a client (images, masks, labels, split)
+#   resources/{task}/train/{client}.{L,B,I,U}.h5    train split, only what the supervision allows
+#   resources/{task}/{val,test}/{client}.h5         held-out splits with masks (test: evaluation only)
+#   results/{task}/{method}/{setting}/seed{seed}/   checkpoints, history.csv, config.json, eval_*.csv
+#   results/table{1,2,3}.{csv,md,tex}, results/figures/*.{png,pdf}
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    task="|".join(TASKS),
+    client="[A-Za-z0-9_]+",
+    sup="[LBIU]",
+    setting=SETTING_RE,
+    method="[A-Za-z0-9_.-]+",
+    seed=r"\d+",
+    split="val|test",
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/labels.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        table_targets(),

@@ -1,0 +1,256 @@
+"""Configuration: schema validation with defaults, and the resolved settings of one run.
+
+Flow: YAML (read by Snakemake) -> :func:`validate_config` (JSON schema draft 2020-12, fills
+defaults, rejects unknown keys, checks cross-references) -> :func:`resolve_run` (plain dict for
+one task/method/setting/seed) -> :class:`RunConfig` (frozen) -> explicit function arguments.
+This module never reads YAML itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+__all__ = [
+    "ALGORITHMS",
+    "SUPERVISION_LETTERS",
+    "ConfigError",
+    "RunConfig",
+    "load_schema",
+    "parse_setting",
+    "resolve_run",
+    "validate_config",
+]
+
+SUPERVISION_LETTERS = {
+    "L": "pixel masks",
+    "B": "boxes",
+    "I": "image-level labels",
+    "U": "unlabeled",
+}
+ALGORITHMS = ("local", "fedavg", "fedprox", "fedst", "fedrgd", "fedmix")
+VARIANTS = ("tmi", "arxiv")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key or value and the fix."""
+
+
+def load_schema() -> dict:
+    text = resources.files("fedmix").joinpath("schemas/config.schema.json").read_text()
+    return json.loads(text)
+
+
+def _with_defaults(validator_class):
+    """Extend a jsonschema validator so that it fills ``default`` values while validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def validate_config(config: dict) -> dict:
+    """Return a validated deep copy of ``config`` with every default filled in.
+
+    Raises :class:`ConfigError` on the first problem, naming the key path and what is allowed.
+    """
+    config = copy.deepcopy(config)
+    errors = sorted(_Validator(load_schema()).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        raise ConfigError(_describe(errors[0]))
+    _check_references(config)
+    return config
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = "config" + "".join(f"[{p!r}]" for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return (
+            f"{where}: unknown key(s) {unknown}; allowed keys here are {allowed}. "
+            "Fix the spelling or remove the key."
+        )
+    return f"{where}: {error.message}. See the comments in config/config.yaml for valid values."
+
+
+def parse_setting(setting: str, n_clients: int | None = None) -> tuple[str, ...]:
+    """Split a setting such as ``"I-B-L"`` into supervision letters, checking each one."""
+    letters = tuple(setting.split("-"))
+    bad = [x for x in letters if x not in SUPERVISION_LETTERS]
+    if bad or not setting:
+        raise ConfigError(
+            f"setting {setting!r}: unknown supervision letter(s) {bad}; use one of "
+            f"{sorted(SUPERVISION_LETTERS)} per client joined by '-', e.g. 'I-B-L'"
+        )
+    if n_clients is not None and len(letters) != n_clients:
+        raise ConfigError(
+            f"setting {setting!r} has {len(letters)} letter(s) but the task has {n_clients} "
+            f"client(s); give one letter per client in client order"
+        )
+    return letters
+
+
+def _check_references(config: dict) -> None:
+    tasks, methods = config["tasks"], config["methods"]
+    for name, task in tasks.items():
+        synth = task.get("synthetic")
+        if task["source"] == "synthetic":
+            if synth is None:
+                raise ConfigError(
+                    f"config['tasks'][{name!r}]: source is synthetic but no "
+                    "'synthetic' block is given"
+                )
+            if set(synth["clients"]) != set(task["clients"]):
+                raise ConfigError(
+                    f"config['tasks'][{name!r}]['synthetic']['clients'] names "
+                    f"{sorted(synth['clients'])} but the task's clients are {task['clients']}"
+                )
+        crop = task.get("training", {}).get("crop_size", config["training"]["crop_size"])
+        if crop > task["image_size"]:
+            raise ConfigError(
+                f"config['tasks'][{name!r}]: crop_size {crop} exceeds "
+                f"image_size {task['image_size']}; lower crop_size"
+            )
+    for name, method in methods.items():
+        if method["algorithm"] == "fedmix" and "variant" not in method:
+            raise ConfigError(
+                f"config['methods'][{name!r}]: fedmix needs variant: one of {VARIANTS}"
+            )
+    for tname, table in config["tables"].items():
+        if table["task"] not in tasks:
+            raise ConfigError(
+                f"config['tables'][{tname!r}]['task'] = {table['task']!r} is not a "
+                f"task; known tasks: {sorted(tasks)}"
+            )
+        n_clients = len(tasks[table["task"]]["clients"])
+        for row in table["rows"]:
+            if row["method"] not in methods:
+                raise ConfigError(
+                    f"config['tables'][{tname!r}]: method {row['method']!r} is not "
+                    f"defined under methods; known: {sorted(methods)}"
+                )
+            parse_setting(row["setting"], n_clients)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run depends on. Saved into every checkpoint and ``config.json``."""
+
+    task: str
+    method: str
+    algorithm: str
+    setting: str
+    seed: int
+    clients: tuple[str, ...]
+    supervision: tuple[str, ...]
+    data: str
+    image_size: int
+    channels: int
+    rounds: int
+    local_epochs: int
+    batch_size: int
+    crop_size: int
+    flips: bool
+    lr: float
+    weight_decay: float
+    width: int
+    levels: int
+    selection: str
+    checkpoint_every: int
+    precision: str
+    variant: str | None = None
+    lam: float = 10.0
+    beta: float = 1.5
+    tau: float = 0.9
+    adaptive_weights: bool = True
+    box_refinement: bool = True
+    use_image_labels: bool = True
+    mu: float = 0.0
+    warmup_fraction: float = 0.5
+    labelled_weight: float = 0.9
+    confidence: float = 0.9
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        d = dict(d)
+        for key in ("clients", "supervision"):
+            d[key] = tuple(d[key])
+        return cls(**d)
+
+
+def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -> RunConfig:
+    """Merge defaults, the task's overrides and the method's overrides for one run."""
+    if task not in config["tasks"]:
+        raise ConfigError(f"unknown task {task!r}; known tasks: {sorted(config['tasks'])}")
+    if method not in config["methods"]:
+        raise ConfigError(f"unknown method {method!r}; known methods: {sorted(config['methods'])}")
+    t, m = config["tasks"][task], config["methods"][method]
+    supervision = parse_setting(setting, len(t["clients"]))
+    training = {**config["training"], **t.get("training", {})}
+    model = {**config["training"]["model"], **training.pop("model", {})}
+    algorithm = m["algorithm"]
+    hyper = {**t["hyper"]["fedmix"]}
+    hyper.update(t["hyper"]["fedrgd" if algorithm == "fedrgd" else "fedst"])
+    for key in ("lambda", "beta", "tau", "mu", "warmup_fraction", "labelled_weight"):
+        if key in m:
+            hyper[key] = m[key]
+    return RunConfig(
+        task=task,
+        method=method,
+        algorithm=algorithm,
+        setting=setting,
+        seed=int(seed),
+        clients=tuple(t["clients"]),
+        supervision=supervision,
+        data=describe_data(t),
+        image_size=t["image_size"],
+        channels=t["channels"],
+        rounds=training["rounds"],
+        local_epochs=training["local_epochs"],
+        batch_size=training["batch_size"],
+        crop_size=training["crop_size"],
+        flips=training["flips"],
+        lr=training["lr"],
+        weight_decay=m.get("weight_decay", training["weight_decay"]),
+        width=model["width"],
+        levels=model["levels"],
+        selection=training["selection"],
+        checkpoint_every=training["checkpoint_every"],
+        precision=training["precision"],
+        variant=m.get("variant"),
+        lam=hyper["lambda"],
+        beta=hyper["beta"],
+        tau=hyper["tau"],
+        adaptive_weights=m.get("adaptive_weights", True),
+        box_refinement=m.get("box_refinement", True),
+        use_image_labels=m.get("use_image_labels", True),
+        mu=hyper.get("mu", 0.0),
+        warmup_fraction=hyper.get("warmup_fraction", 0.5),
+        labelled_weight=hyper.get("labelled_weight", 0.9),
+        confidence=hyper.get("confidence", 0.9),
+    )
+
+
+def describe_data(task: dict) -> str:
+    """One line saying which data a task uses, for tables and captions."""
+    if task["source"] == "synthetic":
+        return f"synthetic ({task['synthetic']['modality']}-like, generated by fedmix)"
+    return f"real ({task['source']})"

@@ -1,0 +1,141 @@
+"""HDF5 files of the pipeline: one layout for every task, synthetic or real.
+
+Three kinds of file, all written atomically (temporary name, renamed when complete):
+
+``standardized`` -- ``resources/{task}/standardized/{client}.h5``: every sample of one client.
+
+    images      uint8  (N, C, H, W)  intensities 0..255, C = 1 (grayscale) by default
+    masks       uint8  (N, H, W)     0/1 lesion mask
+    lesion      uint8  (N,)          image-level label: 1 lesion present, 0 absent
+    diagnosis   uint8  (N,)          0 normal, 1 benign, 2 malignant (attr ``diagnosis_names``)
+    sample_ids  str    (N,)          stable id of each sample (file stem or generator id)
+    split       uint8  (N,)          0 train, 1 val, 2 test (attr ``split_names``), seeded
+    attrs: kind, task, client, source, source_version, params (JSON), fedmix_version
+
+``train`` -- ``resources/{task}/train/{client}.{supervision}.h5``: the train split of one client
+holding only what its supervision letter allows (see :mod:`fedmix.data.degrade`):
+
+    L: images, sample_ids, masks
+    B: images, sample_ids, boxes int32 (N, 4) as (y0, x0, y1, x1), end exclusive,
+       box_valid uint8 (N,) 0 where the mask is empty (box then all -1, never a fake box)
+    I: images, sample_ids, lesion, diagnosis
+    U: images, sample_ids
+
+``eval`` -- ``resources/{task}/{val,test}/{client}.h5``: one split of one client with its masks
+(images, masks, lesion, diagnosis, sample_ids). Training opens the val files for model
+selection; only the evaluation rule opens the test files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+__all__ = [
+    "DIAGNOSIS_NAMES",
+    "SPLIT_NAMES",
+    "SUPERVISION_FIELDS",
+    "FedmixFileError",
+    "read_h5",
+    "write_h5",
+]
+
+SPLIT_NAMES = ("train", "val", "test")
+DIAGNOSIS_NAMES = ("normal", "benign", "malignant")
+
+# Which arrays a training file may hold, per supervision letter.
+SUPERVISION_FIELDS: dict[str, tuple[str, ...]] = {
+    "L": ("images", "sample_ids", "masks"),
+    "B": ("images", "sample_ids", "boxes", "box_valid"),
+    "I": ("images", "sample_ids", "lesion", "diagnosis"),
+    "U": ("images", "sample_ids"),
+}
+
+
+class FedmixFileError(RuntimeError):
+    """A pipeline file is missing, truncated or not of the expected layout."""
+
+
+def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: Mapping) -> Path:
+    """Write ``arrays`` and ``attrs`` to ``path`` atomically.
+
+    The data go to ``<path>.tmp-<pid>`` first and are renamed onto ``path`` only once the file is
+    closed, so an interrupted run never leaves a file that looks complete. Non-scalar attribute
+    values are stored as JSON strings.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with h5py.File(tmp, "w") as f:
+            for name, value in arrays.items():
+                value = np.asarray(value)
+                if value.dtype.kind in "UO":
+                    f.create_dataset(name, data=value.astype(object), dtype=h5py.string_dtype())
+                else:
+                    compress = {"compression": "gzip", "compression_opts": 4} if value.ndim else {}
+                    f.create_dataset(name, data=value, **compress)
+            for key, value in attrs.items():
+                is_plain = isinstance(value, str | int | float | bool | np.integer | np.floating)
+                f.attrs[key] = value if is_plain else json.dumps(value, sort_keys=True)
+            f.attrs["complete"] = True
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_h5(
+    path: str | os.PathLike, fields: tuple[str, ...] | None = None
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Read ``fields`` (default: all datasets) and the attributes of a pipeline HDF5 file.
+
+    Raises :class:`FedmixFileError` naming the file and the fix when it is missing, unreadable,
+    was not completed, or lacks a requested field.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FedmixFileError(f"{path}: file not found; rebuild it with snakemake (it is a target)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise FedmixFileError(
+            f"{path}: not a readable HDF5 file ({err}); delete it and let snakemake rebuild it"
+        ) from err
+    with f:
+        if not f.attrs.get("complete", False):
+            raise FedmixFileError(
+                f"{path}: incomplete file (no 'complete' mark); delete it and rebuild it"
+            )
+        names = tuple(f.keys()) if fields is None else fields
+        missing = [n for n in names if n not in f]
+        if missing:
+            raise FedmixFileError(
+                f"{path}: missing dataset(s) {missing}; it holds {sorted(f.keys())}"
+            )
+        arrays = {}
+        for n in names:
+            data = f[n][()]
+            if f[n].dtype.kind == "O":
+                data = np.array([s.decode() if isinstance(s, bytes) else s for s in data])
+            arrays[n] = data
+        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+    return arrays, attrs
+
+
+def _decode_attr(value):
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,24 @@
+# Stage 3: one federated training run per task, method, setting and seed (one rule for all).
+
+
+rule train:
+    input:
+        train=train_files,
+        select=selection_files,
+    output:
+        final="results/{task}/{method}/{setting}/seed{seed}/final.pt",
+        best="results/{task}/{method}/{setting}/seed{seed}/best.pt",
+        history="results/{task}/{method}/{setting}/seed{seed}/history.csv",
+        config="results/{task}/{method}/{setting}/seed{seed}/config.json",
+    params:
+        run=run_config,
+        runtime=config["runtime"],
+    threads: 1  # one torch thread per job is fastest on CPU; parallelise across jobs
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/fedmix.yaml"
+    log:
+        "logs/{task}/{method}/{setting}/seed{seed}/train.log",
+    script:
+        "../scripts/train.py"

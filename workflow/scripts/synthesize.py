@@ -1,0 +1,9 @@
+# Adapter: rule synthesize -> fedmix.data.synthetic.
+from fedmix.data.synthetic import generate_client
+from fedmix.io import write_h5
+from fedmix.logs import log_to
+
+sm = snakemake
+with log_to(sm.log[0]):
+    arrays, attrs = generate_client(sm.wildcards.task, sm.wildcards.client, sm.params.task)
+    write_h5(sm.output[0], arrays, attrs)
