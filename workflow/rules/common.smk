@@ -1,5 +1,6 @@
 # Helpers shared by all stages: config validation, input functions, target lists.
 from fedmix.config import parse_setting, resolve_run, validate_config
+from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
 config = validate_config(config)
 
@@ -38,6 +39,19 @@ def run_config(wildcards):
     return resolve_run(
         config, wildcards.task, wildcards.method, wildcards.setting, int(wildcards.seed)
     ).to_dict()
+
+
+def train_runtime(wildcards, input):
+    """Wall-time request of a training run in minutes, from rounds x training images."""
+    run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
+    n_images = count_images(input.train)
+    return train_runtime_minutes(run.rounds, run.local_epochs, n_images, run.crop_size)
+
+
+def train_mem(wildcards, input):
+    """Host memory request of a training run in MB, from the size of its training images."""
+    run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
+    return train_mem_mb(count_images(input.train), run.channels, run.image_size)
 
 
 def table_runs(table):

@@ -15,7 +15,9 @@ rule train:
         runtime=config["runtime"],
     threads: 1  # one torch thread per job is fastest on CPU; parallelise across jobs
     resources:
-        gpu=1,
+        gpu=1,  # sbatch --gpus=1 on SLURM; locally caps concurrent jobs (--resources gpu=N)
+        runtime=train_runtime,  # minutes, from rounds x training images (fedmix.resources)
+        mem_mb=train_mem,
     conda:
         "../../envs/fedmix.yaml"
     log:
