@@ -107,7 +107,7 @@ def test_lesions_are_dark_and_sized_as_configured():
     arrays, _ = generate_client("synthetic-breast", "busis", BREAST)
     lesion = arrays["lesion"] == 1
     images, masks = arrays["images"][lesion, 0].astype(float), arrays["masks"][lesion]
-    contrast = [img[m == 1].mean() / img[m == 0].mean() for img, m in zip(images, masks)]
+    contrast = [i[m == 1].mean() / i[m == 0].mean() for i, m in zip(images, masks, strict=True)]
     assert max(contrast) < 0.9
     radius = np.sqrt(masks.sum(axis=(1, 2)) / np.pi) / 32  # equivalent-disc radius
     assert 0.12 < radius.min() and radius.max() < 0.36 and 0.18 < np.median(radius) < 0.28
