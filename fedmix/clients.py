@@ -114,7 +114,9 @@ def views(
         iy, ix = oy[:, None] + ar, ox[:, None] + ar  # (N, crop)
         rows = torch.arange(n, device=dev)
         chans = torch.arange(images.shape[1], device=dev)[None, :, None, None]
-        images = images[rows[:, None, None, None], chans, iy[:, None, :, None], ix[:, None, None, :]]
+        images = images[
+            rows[:, None, None, None], chans, iy[:, None, :, None], ix[:, None, None, :]
+        ]
         maps = [
             None if m is None else m[rows[:, None, None], iy[:, :, None], ix[:, None, :]]
             for m in maps

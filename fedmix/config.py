@@ -203,6 +203,7 @@ class RunConfig:
     lam: float = 10.0
     beta: float = 1.5
     tau: float = 0.9
+    box_tau: float = 0.5
     adaptive_weights: bool = True
     box_refinement: bool = True
     use_image_labels: bool = True
@@ -237,7 +238,7 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
     hyper.update(t["hyper"]["fedst"])
     if algorithm == "fedrgd":  # FedRGD is FedST with its own labelled_weight
         hyper.update(t["hyper"]["fedrgd"])
-    for key in ("lambda", "beta", "tau", "mu", "warmup_fraction", "labelled_weight"):
+    for key in ("lambda", "beta", "tau", "box_tau", "mu", "warmup_fraction", "labelled_weight"):
         if key in m:
             hyper[key] = m[key]
     return RunConfig(
@@ -267,6 +268,7 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         lam=hyper["lambda"],
         beta=hyper["beta"],
         tau=hyper["tau"],
+        box_tau=hyper.get("box_tau", 0.5),
         adaptive_weights=m.get("adaptive_weights", True),
         box_refinement=m.get("box_refinement", True),
         use_image_labels=m.get("use_image_labels", True),

@@ -165,6 +165,7 @@ class FedMix(Strategy):
             supervision=client.supervision,
             variant=self.run.variant,
             tau=self.run.tau,
+            box_tau=self.run.box_tau,
             box_masks=maps[1],
             lesion=client.lesion,
             box_refinement=self.run.box_refinement,
@@ -172,7 +173,11 @@ class FedMix(Strategy):
         )
         kept = int(keep.sum())
         if kept == 0:
-            log.info("round %d: client %s kept no pseudo label; it skips this round", rnd, client.name)
+            log.info(
+                "round %d: client %s kept no pseudo label; it skips this round",
+                rnd + 1,
+                client.name,
+            )
             return None
         return LocalJob(images[keep], [lab1[keep].float(), lab2[keep].float()], kept)
 

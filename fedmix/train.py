@@ -72,7 +72,7 @@ def train_run(
         if dev.type == "cpu":
             torch.use_deterministic_algorithms(True)
         loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
-        return loop.run()
+        return loop.train()
 
 
 @contextlib.contextmanager
@@ -128,7 +128,7 @@ class RoundLoop:
         return clone
 
     # ------------------------------------------------------------------ the loop
-    def run(self) -> list[dict]:
+    def train(self) -> list[dict]:
         self._maybe_resume()
         bar = tqdm(
             range(self.start_round, self.run.rounds),

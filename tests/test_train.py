@@ -35,10 +35,16 @@ def read_history(path):
 
 
 @pytest.mark.parametrize(("method", "algorithm", "variant", "setting"), CASES)
-def test_every_method_trains_and_writes_outputs(tmp_path, tiny_task, method, algorithm, variant, setting):
+def test_every_method_trains_and_writes_outputs(
+    tmp_path, tiny_task, method, algorithm, variant, setting
+):
     tr, val, _ = tiny_task(setting)
     extra = {"mu": 0.01} if algorithm == "fedprox" else {}
-    extra |= {"warmup_fraction": 0.34, "labelled_weight": 0.9} if algorithm in ("fedst", "fedrgd") else {}
+    extra |= (
+        {"warmup_fraction": 0.34, "labelled_weight": 0.9}
+        if algorithm in ("fedst", "fedrgd")
+        else {}
+    )
     run = tiny_run(method=method, algorithm=algorithm, variant=variant, setting=setting, **extra)
     out = tmp_path / "run"
     train.train_run(run, tr, val, out)
@@ -165,8 +171,8 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, tiny_task, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         train.train_run(run, tr, val, tmp_path)
     monkeypatch.setattr(train.RoundLoop, "round", real_round)
-    with pytest.raises(CheckpointMismatchError, match=r"width: 4 \(checkpoint\) vs 6"):
-        train.train_run(tiny_run(rounds=4, checkpoint_every=2, width=6), tr, val, tmp_path)
+    with pytest.raises(CheckpointMismatchError, match=r"width: 4 \(checkpoint\) vs 8"):
+        train.train_run(tiny_run(rounds=4, checkpoint_every=2, width=8), tr, val, tmp_path)
 
 
 def test_nan_loss_stops_naming_round_client_stream(tmp_path, tiny_task, monkeypatch):
