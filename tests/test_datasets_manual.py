@@ -7,8 +7,8 @@ from PIL import Image
 from fedmix.datasets.manual import ManualDataError, verify_manual
 from fedmix.datasets.standardize import standardize_client
 
-SMALL = fake_registry({}, None, counts={"busis": {"images": 3}, "udiat": {"benign": 2,
-                                                                         "malignant": 1}})  # fmt: skip
+SMALL_COUNTS = {"busis": {"images": 3}, "udiat": {"benign": 2, "malignant": 1}}
+SMALL = fake_registry({}, None, counts=SMALL_COUNTS)
 
 
 def dcfg(tmp_path):
@@ -19,11 +19,19 @@ def test_busis_and_udiat_fakes_verify_and_standardize(tmp_path):
     make_busis_folder(tmp_path / "dl" / "busis")
     make_udiat_folder(tmp_path / "dl" / "udiat")
     assert verify_manual("busis", dcfg(tmp_path), SMALL)["counts"] == {
-        "images": 3, "benign": 2, "malignant": 1}  # fmt: skip
+        "images": 3,
+        "benign": 2,
+        "malignant": 1,
+    }
     assert verify_manual("udiat", dcfg(tmp_path), SMALL)["counts"]["malignant"] == 1
     split = {"mode": "grouped", "val_fraction": 0.0, "test_fraction": 0.34, "seed": 0}
-    t = {"source": "breast", "clients": ["bus", "busis", "udiat"], "image_size": 8,
-         "channels": 1, "split": split}  # fmt: skip
+    t = {
+        "source": "breast",
+        "clients": ["bus", "busis", "udiat"],
+        "image_size": 8,
+        "channels": 1,
+        "split": split,
+    }
     arrays, _ = standardize_client("breast", "udiat", t, dcfg(tmp_path))
     assert arrays["sample_ids"].tolist() == ["000001", "000002", "000003"]
     assert arrays["diagnosis"].tolist() == [1, 2, 1] and (arrays["split"] == 2).sum() == 1

@@ -47,8 +47,11 @@ def test_paper_split_val_comes_from_the_train_part_only(rows):
 
 def test_paper_mode_refuses_another_test_fraction():
     with pytest.raises(ValueError, match="test_fraction: 0.2"):
-        make_split(["a", "b"], ["a", "b"], {"mode": "paper", "val_fraction": 0.0,
-                                           "test_fraction": 0.3, "seed": 0})  # fmt: skip
+        make_split(
+            ["a", "b"],
+            ["a", "b"],
+            {"mode": "paper", "val_fraction": 0.0, "test_fraction": 0.3, "seed": 0},
+        )
 
 
 def test_shared_lesions_stay_at_the_first_client_only(rows):

@@ -23,8 +23,14 @@ SKIN = ["rosendahl", "vidir_modern", "vienna_dias", "vidir_molemax"]
 
 
 def task(source, clients, size=16, split=SPLIT, **real):
-    return {"source": source, "clients": clients, "image_size": size, "channels": 1,
-            "split": dict(split), "real": real}  # fmt: skip
+    return {
+        "source": source,
+        "clients": clients,
+        "image_size": size,
+        "channels": 1,
+        "split": dict(split),
+        "real": real,
+    }
 
 
 def download(tmp_path, key, files):
@@ -64,8 +70,11 @@ def test_ham10000_end_to_end_and_shared_lesion_rule(tmp_path):
     dcfg = download(tmp_path, "ham10000", make_ham_files(served))
     t = task("ham10000", SKIN, size=8)
     out = {c: standardize_client("skin", c, t, dcfg)[0] for c in SKIN}
-    assert out["rosendahl"]["sample_ids"].tolist() == ["ISIC_0024306", "ISIC_0024307",
-                                                       "ISIC_0024308"]  # fmt: skip
+    assert out["rosendahl"]["sample_ids"].tolist() == [
+        "ISIC_0024306",
+        "ISIC_0024307",
+        "ISIC_0024308",
+    ]
     assert out["rosendahl"]["diagnosis"].tolist() == [2, 2, 1]  # mel, mel, nv
     # HAM_0000009 is at vidir_modern first, so its vidir_molemax image is dropped.
     assert "ISIC_0024309" in out["vidir_modern"]["sample_ids"]

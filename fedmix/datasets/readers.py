@@ -64,7 +64,11 @@ def _offenders(folder: Path, what: str, names) -> None:
 def _find(folder: Path, pattern: str) -> dict[str, Path]:
     """File name -> path for every file under ``folder`` whose name fully matches ``pattern``."""
     rx = re.compile(pattern)
-    return {p.name: p for p in folder.rglob("*") if p.is_file() and rx.fullmatch(p.name)}
+    found = {}
+    for p in folder.rglob("*"):
+        if p.is_file() and rx.fullmatch(p.name) and ".tmp-" not in p.as_posix():
+            found[p.name] = p  # skips leftovers of an interrupted extraction
+    return found
 
 
 _BUSI = re.compile(r"(benign|malignant|normal) \((\d+)\)(_mask(?:_\d+)?)?\.png")
