@@ -195,6 +195,7 @@ def plot_sensitivity(run_dirs: Paths, base_method: str, out_png, out_pdf, title=
         ax.plot(x[is_base], mean[is_base], "r*", ms=12, label=f"default ({base_method})")
         if p == "lam":
             ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set(xlabel=PARAM_NAMES[p], ylabel="test Dice (mean over clients)", title=PARAM_TITLES[p])
         ax.legend(fontsize="small")
     fig.suptitle(title or "FedMix sensitivity to lambda and beta (mean +- std over seeds)")

@@ -167,7 +167,7 @@ def plot_overlays(
 
     ``test_files``: {client: test HDF5}; ``checkpoints``: {column label: checkpoint path}.
     Rows are (client, image); the first column draws the ground truth (green), the others
-    each method's prediction (red) over the image.
+    each method's prediction (red) with the ground truth (green) over the image.
     """
     columns = ["ground truth", *checkpoints]
     rows = []
@@ -183,7 +183,9 @@ def plot_overlays(
     for r, (client, a, i, masks) in enumerate(rows):
         for c, (ax, mask) in enumerate(zip(axes[r], masks, strict=True)):
             _show(ax, a["images"][i], columns[c] if r == 0 else "")
-            _contour(ax, mask, "lime" if c == 0 else "red")
+            _contour(ax, masks[0], "lime")
+            if c > 0:
+                _contour(ax, mask, "red")
         axes[r][0].set_ylabel(f"{client}\n{a['sample_ids'][i]}", fontsize="small")
-    fig.suptitle(title or "Test images: ground truth (green) and predictions (red)")
+    fig.suptitle(title or "Test images: ground truth (green) and each method's prediction (red)")
     return save_figure(fig, Path(out_png), Path(out_pdf))

@@ -57,7 +57,7 @@ def write_run(
             w.writerow(
                 dict(
                     task=task, method=method, setting=setting, seed=seed, which="best",
-                    round=best_round, selection=selection, data="synthetic (toy)", client=c,
+                    round=best_round, selection=selection, data=cfg["data"], client=c,
                     n_images=5, **m,
                 )
             )  # fmt: skip
@@ -69,6 +69,6 @@ def write_run(
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fake_run():
     return write_run

@@ -4,6 +4,4 @@ from fedmix.report.figures import plot_sensitivity
 
 sm = snakemake
 with log_to(sm.log[0]):
-    plot_sensitivity(
-        list(sm.params.run_dirs), sm.params.base_method, sm.output.png, sm.output.pdf
-    )
+    plot_sensitivity(list(sm.params.run_dirs), sm.params.base_method, sm.output.png, sm.output.pdf)
