@@ -6,7 +6,7 @@
 #   resources/{task}/train/{client}.{L,B,I,U}.h5    train split, only what the supervision allows
 #   resources/{task}/{val,test}/{client}.h5         held-out splits with masks (test: evaluation only)
 #   results/{task}/{method}/{setting}/seed{seed}/   checkpoints, history.csv, config.json, eval_*.csv
-#   results/table{1,2,3}.{csv,md,tex}, results/figures/*.{png,pdf}
+#   results/table{1,2,3}.{csv,md,tex}, results/figures/*.{png,pdf}, results/report.html
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -18,6 +18,9 @@ if "tasks" not in config:
 
     configfile: "config/config.yaml"
 
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
@@ -44,3 +47,4 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         table_targets(),
+        figure_targets(),
