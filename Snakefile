@@ -1,17 +1,26 @@
 # fedmix: FedMix (Wicaksana et al., IEEE TMI 2023) as a reproducible Snakemake pipeline.
 #
 # Layout of what it writes (logs/ mirrors results/ and resources/):
+#   resources/downloads/{dataset}[.ready.json]      real data, downloaded or placed (real tasks only)
 #   resources/{task}/standardized/{client}.h5      all samples of a client (images, masks, labels, split)
 #   resources/{task}/train/{client}.{L,B,I,U}.h5    train split, only what the supervision allows
 #   resources/{task}/{val,test}/{client}.h5         held-out splits with masks (test: evaluation only)
 #   results/{task}/{method}/{setting}/seed{seed}/   checkpoints, history.csv, config.json, eval_*.csv
-#   results/table{1,2,3}.{csv,md,tex}, results/figures/*.{png,pdf}
+#   results/table{1,2,3}.{csv,md,tex}, results/figures/*.{png,pdf}, results/report.html
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default, unless another complete config is given (--configfile config/paper.yaml):
+# Snakemake would otherwise merge the two, mixing the synthetic tasks into the paper's.
+if "tasks" not in config:
+
+    configfile: "config/config.yaml"
+
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
@@ -27,6 +36,7 @@ wildcard_constraints:
     split="val|test",
 
 
+include: "workflow/rules/download.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/labels.smk"
 include: "workflow/rules/train.smk"
@@ -37,3 +47,4 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         table_targets(),
+        figure_targets(),

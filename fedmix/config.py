@@ -108,6 +108,13 @@ def parse_setting(setting: str, n_clients: int | None = None) -> tuple[str, ...]
 def _check_references(config: dict) -> None:
     tasks, methods = config["tasks"], config["methods"]
     for name, task in tasks.items():
+        split = task["split"]
+        if split["val_fraction"] + split["test_fraction"] >= 1:
+            raise ConfigError(
+                f"config['tasks'][{name!r}]['split']: val_fraction + test_fraction = "
+                f"{split['val_fraction'] + split['test_fraction']} leaves no training data; "
+                "make their sum smaller than 1"
+            )
         synth = task.get("synthetic")
         if task["source"] == "synthetic":
             if synth is None:
@@ -120,6 +127,7 @@ def _check_references(config: dict) -> None:
                     f"config['tasks'][{name!r}]['synthetic']['clients'] names "
                     f"{sorted(synth['clients'])} but the task's clients are {task['clients']}"
                 )
+            _check_modality_keys(name, synth)
         crop = task.get("training", {}).get("crop_size", config["training"]["crop_size"])
         if crop > task["image_size"]:
             raise ConfigError(
@@ -138,13 +146,31 @@ def _check_references(config: dict) -> None:
                 f"task; known tasks: {sorted(tasks)}"
             )
         n_clients = len(tasks[table["task"]]["clients"])
-        for row in table["rows"]:
+        for i, row in enumerate(table["rows"]):
             if row["method"] not in methods:
                 raise ConfigError(
                     f"config['tables'][{tname!r}]: method {row['method']!r} is not "
                     f"defined under methods; known: {sorted(methods)}"
                 )
-            parse_setting(row["setting"], n_clients)
+            try:
+                parse_setting(row["setting"], n_clients)
+            except ConfigError as err:
+                raise ConfigError(f"config['tables'][{tname!r}]['rows'][{i}]: {err}") from None
+
+
+# Synthetic client keys that only one modality uses.
+_MODALITY_KEYS = {"posterior": "ultrasound", "hair": "dermoscopy"}
+
+
+def _check_modality_keys(task: str, synth: dict) -> None:
+    for client, params in synth["clients"].items():
+        for key, modality in _MODALITY_KEYS.items():
+            if key in params and synth["modality"] != modality:
+                raise ConfigError(
+                    f"config['tasks'][{task!r}]['synthetic']['clients'][{client!r}]: {key!r} "
+                    f"applies to {modality} only, but the modality is {synth['modality']!r}; "
+                    f"remove {key!r}"
+                )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,6 +203,7 @@ class RunConfig:
     lam: float = 10.0
     beta: float = 1.5
     tau: float = 0.9
+    box_tau: float = 0.5
     adaptive_weights: bool = True
     box_refinement: bool = True
     use_image_labels: bool = True
@@ -208,8 +235,10 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
     model = {**config["training"]["model"], **training.pop("model", {})}
     algorithm = m["algorithm"]
     hyper = {**t["hyper"]["fedmix"]}
-    hyper.update(t["hyper"]["fedrgd" if algorithm == "fedrgd" else "fedst"])
-    for key in ("lambda", "beta", "tau", "mu", "warmup_fraction", "labelled_weight"):
+    hyper.update(t["hyper"]["fedst"])
+    if algorithm == "fedrgd":  # FedRGD is FedST with its own labelled_weight
+        hyper.update(t["hyper"]["fedrgd"])
+    for key in ("lambda", "beta", "tau", "box_tau", "mu", "warmup_fraction", "labelled_weight"):
         if key in m:
             hyper[key] = m[key]
     return RunConfig(
@@ -239,6 +268,7 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         lam=hyper["lambda"],
         beta=hyper["beta"],
         tau=hyper["tau"],
+        box_tau=hyper.get("box_tau", 0.5),
         adaptive_weights=m.get("adaptive_weights", True),
         box_refinement=m.get("box_refinement", True),
         use_image_labels=m.get("use_image_labels", True),

@@ -65,7 +65,8 @@ def _copy_workflow(dest: Path) -> Path:
 
 def _snakemake(cwd: Path, *args: str, timeout_s: int = TIMEOUT_S) -> str:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    cmd = ["timeout", "-k", "15", str(timeout_s), str(BIN / "snakemake"), *args]
+    # --foreground keeps Snakemake in the caller's process group: cancelling CI stops it too.
+    cmd = ["timeout", "--foreground", "-k", "15", str(timeout_s), str(BIN / "snakemake"), *args]
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}:\n{log[-4000:]}"

@@ -1,11 +1,44 @@
 # Helpers shared by all stages: config validation, input functions, target lists.
+import re
+
 from fedmix.config import parse_setting, resolve_run, validate_config
+from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
 config = validate_config(config)
 
 TASKS = sorted(config["tasks"])
 SETTING_RE = "[LBIU](-[LBIU])*"
+SYNTHETIC_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "synthetic"]
+REAL_TASKS = [t for t in TASKS if config["tasks"][t]["source"] != "synthetic"]
+DOWNLOADS = config["datasets"]["root"]
+AUTOMATIC = sorted(k for k, d in REGISTRY.items() if d.access == "automatic")
+REQUEST_ONLY = sorted(k for k, d in REGISTRY.items() if d.access == "request-only")
+
+
+def one_of(names):
+    """Wildcard regex matching exactly one of ``names``; matches nothing when empty."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def dataset_ready(wildcards):
+    """Marker of the downloaded (or verified hand-placed) dataset a real client is read from."""
+    key, _ = client_dataset(config["tasks"][wildcards.task]["source"], wildcards.client)
+    return f"{DOWNLOADS}/{key}.ready.json"
+
+
+def task_config(wildcards):
+    return config["tasks"][wildcards.task]
+
+
+def check_real_clients():
+    """Fail at load time on a real task's client that its federation does not have."""
+    for task in REAL_TASKS:
+        for client in config["tasks"][task]["clients"]:
+            client_dataset(config["tasks"][task]["source"], client)
+
+
+check_real_clients()
 
 
 def clients(task):

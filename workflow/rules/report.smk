@@ -1,19 +1,28 @@
 # Stage 5: tables, figures and the report, built only from result files.
+# Figures: results/figures/{task}_labels (data), results/figures/{table}_{kind} (runs of a table).
+# Every report item's caption lives in workflow/report/ (Jinja: snakemake.params, .wildcards).
+
+
+include: "report_helpers.smk"
 
 
 rule table:
     input:
-        lambda wc: [
-            f"{run_dir(*run)}/eval_best_clients.csv" for run in table_runs(wc.table)
-        ],
+        unpack(table_inputs),
     output:
-        csv="results/{table}.csv",
+        csv=report(
+            "results/{table}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "{table}"},
+        ),
         md="results/{table}.md",
         tex="results/{table}.tex",
     params:
         spec=lambda wc: config["tables"][wc.table],
-        task=lambda wc: config["tasks"][config["tables"][wc.table]["task"]],
+        task=lambda wc: config["tasks"][task_of(wc)],
         seeds=config["seeds"],
+        protocol=table_protocol,
     wildcard_constraints:
         table="table[0-9]+",
     conda:
@@ -22,3 +31,116 @@ rule table:
         "logs/{table}.log",
     script:
         "../scripts/table.py"
+
+
+rule figure_labels:
+    """Gallery of one task's clients at every supervision level (from the standardized data)."""
+    input:
+        gallery_inputs,
+    output:
+        png=report(
+            "results/figures/{task}_labels.png",
+            caption="../report/labels.rst",
+            category="Figures",
+            subcategory="{task}",
+            labels={"figure": "label degradation gallery", "task": "{task}"},
+        ),
+        pdf="results/figures/{task}_labels.pdf",
+    params:
+        clients=lambda wc: clients(wc.task),
+        data=lambda wc: describe_data(config["tasks"][wc.task]),
+    log:
+        "logs/figures/{task}_labels.log",
+    conda:
+        "../../envs/fedmix.yaml"
+    script:
+        "../scripts/figure_labels.py"
+
+
+rule figure_history:
+    """Curves over rounds from history.csv: weights, kept fraction (FedMix rows), val Dice (all)."""
+    input:
+        history_inputs,
+    output:
+        png=report(
+            "results/figures/{table}_{kind}.png",
+            caption="../report/history.rst",
+            category="Figures",
+            subcategory="{table}",
+            labels={"figure": "{kind}", "table": "{table}"},
+        ),
+        pdf="results/figures/{table}_{kind}.pdf",
+    params:
+        runs=history_runs,
+        protocol=table_protocol,
+    wildcard_constraints:
+        table="table[0-9]+",
+        kind="weights|kept|val_dice",
+    log:
+        "logs/figures/{table}_{kind}.log",
+    conda:
+        "../../envs/fedmix.yaml"
+    script:
+        "../scripts/figure_history.py"
+
+
+rule figure_overlays:
+    """Ground truth vs each row's best model (first seed) on a few test images per client."""
+    input:
+        unpack(overlay_inputs),
+    output:
+        png=report(
+            "results/figures/{table}_overlays.png",
+            caption="../report/overlays.rst",
+            category="Figures",
+            subcategory="{table}",
+            labels={"figure": "test overlays", "table": "{table}"},
+        ),
+        pdf="results/figures/{table}_overlays.pdf",
+    params:
+        checkpoints=overlay_checkpoints,
+        clients=lambda wc: clients(task_of(wc)),
+        seed=config["seeds"][0],
+        protocol=table_protocol,
+    wildcard_constraints:
+        table="table[0-9]+",
+    threads: 1
+    log:
+        "logs/figures/{table}_overlays.log",
+    conda:
+        "../../envs/fedmix.yaml"
+    script:
+        "../scripts/figure_overlays.py"
+
+
+rule figure_sensitivity:
+    """Test Dice against lambda and beta from a table's one-parameter sweeps."""
+    input:
+        sensitivity_inputs,
+    output:
+        png=report(
+            "results/figures/{table}_sensitivity.png",
+            caption="../report/sensitivity.rst",
+            category="Figures",
+            subcategory="{table}",
+            labels={"figure": "lambda / beta sensitivity", "table": "{table}"},
+        ),
+        pdf="results/figures/{table}_sensitivity.pdf",
+    params:
+        run_dirs=sensitivity_runs,
+        base_method=lambda wc: config["tables"][wc.table]["rows"][0]["method"],
+        protocol=table_protocol,
+    wildcard_constraints:
+        table="table[0-9]+",
+    log:
+        "logs/figures/{table}_sensitivity.log",
+    conda:
+        "../../envs/fedmix.yaml"
+    script:
+        "../scripts/figure_sensitivity.py"
+
+
+rule figures:
+    """Every figure of the configured tasks and tables."""
+    input:
+        figure_targets(),

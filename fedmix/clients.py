@@ -1,0 +1,134 @@
+"""Client data held on the training device, and batched random views of it.
+
+Images stay uint8 on the device (a few hundred MB at paper scale); crops and flips are drawn for
+a whole client at once, so no per-image Python work happens inside a round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from fedmix.io import SUPERVISION_FIELDS, read_h5
+
+__all__ = ["ClientData", "EvalData", "boxes_to_mask_tensor", "load_client", "load_eval", "views"]
+
+
+@dataclasses.dataclass
+class ClientData:
+    """One client's training split at its supervision level.
+
+    images: uint8 (N, C, H, W); masks: uint8 (N, H, W) for ``L`` only; box_masks: bool
+    (N, H, W) filled boxes for ``B`` only (all False where the mask was empty); lesion: uint8 (N,)
+    for ``I`` only. A weak client's file never holds masks, so neither does this object.
+    """
+
+    name: str
+    supervision: str
+    images: torch.Tensor
+    masks: torch.Tensor | None = None
+    box_masks: torch.Tensor | None = None
+    lesion: torch.Tensor | None = None
+
+    @property
+    def n_train(self) -> int:
+        return int(self.images.shape[0])
+
+
+@dataclasses.dataclass
+class EvalData:
+    """A held-out split of one client: images uint8 (N, C, H, W), masks uint8 (N, H, W)."""
+
+    name: str
+    images: torch.Tensor
+    masks: torch.Tensor
+    lesion: torch.Tensor
+    sample_ids: list[str]
+
+
+def boxes_to_mask_tensor(boxes, valid, height: int, width: int) -> torch.Tensor:
+    """Filled boxes (y0, x0, y1, x1; end exclusive) as bool (N, H, W); invalid rows all False."""
+    boxes = torch.as_tensor(boxes, dtype=torch.long)
+    valid = torch.as_tensor(valid, dtype=torch.bool)
+    ys = torch.arange(height)[None, :, None]
+    xs = torch.arange(width)[None, None, :]
+    y0, x0, y1, x1 = (boxes[:, k, None, None] for k in range(4))
+    inside = (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
+    return inside & valid[:, None, None]
+
+
+def load_client(path: str | Path, name: str, supervision: str, device) -> ClientData:
+    """Read a training file and check that it holds exactly what ``supervision`` allows."""
+    arrays, attrs = read_h5(path)
+    expected = set(SUPERVISION_FIELDS[supervision])
+    if set(arrays) != expected or attrs.get("supervision") != supervision:
+        raise ValueError(
+            f"{path}: expected a {supervision!r} training file with fields {sorted(expected)}, "
+            f"found supervision {attrs.get('supervision')!r} and fields {sorted(arrays)}; "
+            "rebuild it with the degrade rule"
+        )
+    images = torch.from_numpy(arrays["images"]).to(device)
+    data = ClientData(name=name, supervision=supervision, images=images)
+    if supervision == "L":
+        data.masks = torch.from_numpy(arrays["masks"]).to(device)
+    elif supervision == "B":
+        h, w = images.shape[-2:]
+        data.box_masks = boxes_to_mask_tensor(arrays["boxes"], arrays["box_valid"], h, w).to(device)
+    elif supervision == "I":
+        data.lesion = torch.from_numpy(arrays["lesion"]).to(device)
+    return data
+
+
+def load_eval(path: str | Path, name: str, device) -> EvalData:
+    fields = ("images", "masks", "lesion", "sample_ids")
+    arrays, _ = read_h5(path, fields)
+    return EvalData(
+        name=name,
+        images=torch.from_numpy(arrays["images"]).to(device),
+        masks=torch.from_numpy(arrays["masks"]).to(device),
+        lesion=torch.from_numpy(arrays["lesion"]).to(device),
+        sample_ids=[str(s) for s in arrays["sample_ids"]],
+    )
+
+
+def views(
+    images: torch.Tensor,
+    maps: list[torch.Tensor | None],
+    crop: int,
+    flips: bool,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+    """One random crop (and flips, p = 0.5 each) per sample, applied alike to images and maps.
+
+    images: (N, C, H, W); each map: (N, H, W) or None. The random numbers come from
+    ``generator`` (CPU) so a round's views depend only on its seed, not on the device.
+    """
+    n, _, h, w = images.shape
+    dev = images.device
+    if crop < h or crop < w:
+        oy = torch.randint(0, h - crop + 1, (n,), generator=generator).to(dev)
+        ox = torch.randint(0, w - crop + 1, (n,), generator=generator).to(dev)
+        ar = torch.arange(crop, device=dev)
+        iy, ix = oy[:, None] + ar, ox[:, None] + ar  # (N, crop)
+        rows = torch.arange(n, device=dev)
+        chans = torch.arange(images.shape[1], device=dev)[None, :, None, None]
+        images = images[
+            rows[:, None, None, None], chans, iy[:, None, :, None], ix[:, None, None, :]
+        ]
+        maps = [
+            None if m is None else m[rows[:, None, None], iy[:, :, None], ix[:, None, :]]
+            for m in maps
+        ]
+    if flips:
+        fh = (torch.rand(n, generator=generator) < 0.5).to(dev)
+        fv = (torch.rand(n, generator=generator) < 0.5).to(dev)
+        images = _flip(_flip(images, fh, -1), fv, -2)
+        maps = [None if m is None else _flip(_flip(m, fh, -1), fv, -2) for m in maps]
+    return images.contiguous(), [None if m is None else m.contiguous() for m in maps]
+
+
+def _flip(x: torch.Tensor, which: torch.Tensor, dim: int) -> torch.Tensor:
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    return torch.where(which.view(shape), x.flip(dim), x)

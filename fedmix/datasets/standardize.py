@@ -1,0 +1,165 @@
+"""Standardize one real client into the arrays of a ``standardized`` HDF5 file (fedmix.io).
+
+Following the paper's preprocessing: each image is converted to grayscale (``channels: 1``; RGB
+with ``channels: 3``) and resized to ``image_size`` x ``image_size`` with PIL bilinear
+interpolation, aspect ratio ignored; each mask must hold only 0 and 255, its files are OR-merged
+(BUSI ``_mask_1.png`` ...) and resized nearest-neighbour to 0/1. ``lesion`` is 1 for every image
+with a benign or malignant diagnosis and 0 for BUSI's normal images (empty masks).
+
+BUSI normal images: the paper adds them to the BUS client only where BUS is unlabeled (``U``).
+A standardized file serves every setting, so they are excluded by default and included for all
+settings with ``tasks.<name>.real.include_normal: true`` (use a separate task for the U rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import fedmix
+from fedmix.datasets.download import dataset_dir
+from fedmix.datasets.readers import (
+    DataLayoutError,
+    Sample,
+    list_busi,
+    list_busis,
+    list_ham10000,
+    list_isic2018,
+    list_udiat,
+    read_ham_metadata,
+)
+from fedmix.datasets.registry import REGISTRY, client_dataset
+from fedmix.datasets.splits import drop_shared_groups, make_split
+
+__all__ = ["client_samples", "load_image", "load_mask", "standardize_client"]
+
+_SHOW = 5
+
+
+def load_image(path: Path, size: int, channels: int) -> np.ndarray:
+    """uint8 (C, size, size): grayscale (C = 1) or RGB (C = 3), bilinear resize."""
+    with Image.open(path) as img:
+        img = img.convert("L" if channels == 1 else "RGB").resize(
+            (size, size), Image.Resampling.BILINEAR
+        )
+    arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def load_mask(paths: Sequence[Path], size: int | None = None) -> np.ndarray:
+    """uint8 (H, W) 0/1: OR of the 0/255 masks in ``paths``, nearest-resized to ``size``.
+
+    Raises :class:`DataLayoutError` naming the file if a mask holds a value other than 0 and 255
+    or the masks differ in size.
+    """
+    merged = None
+    for path in paths:
+        with Image.open(path) as img:
+            arr = np.asarray(img.convert("L"))
+        bad = np.setdiff1d(np.unique(arr), [0, 255])
+        if bad.size:
+            values = bad[:5].tolist()
+            raise DataLayoutError(f"{path}: mask values {values} (only 0 and 255 allowed)")
+        if merged is not None and merged.shape != arr.shape:
+            raise DataLayoutError(f"{path}: mask size {arr.shape} differs from {merged.shape}")
+        merged = arr == 255 if merged is None else merged | (arr == 255)
+    out = Image.fromarray(merged.astype(np.uint8) * 255)
+    if size is not None:
+        out = out.resize((size, size), Image.Resampling.NEAREST)
+    return (np.asarray(out) > 127).astype(np.uint8)
+
+
+def client_samples(source: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping):
+    """(samples, dataset key, number of images dropped as shared lesions) of one client."""
+    key, selector = client_dataset(source, client)
+    folder = dataset_dir(key, datasets_cfg)
+    if not folder.is_dir():
+        raise DataLayoutError(
+            f"{folder}: dataset folder of {key!r} not found; run the download/verify rule first"
+        )
+    if key == "busi":
+        return list_busi(folder, task_cfg.get("real", {}).get("include_normal", False)), key, 0
+    if key in ("busis", "udiat"):
+        return (list_busis if key == "busis" else list_udiat)(folder), key, 0
+    if key == "isic2018":
+        return list_isic2018(folder), key, 0
+    samples = list_ham10000(folder, selector)
+    if task_cfg["split"].get("mode", "grouped") != "grouped":
+        return samples, key, 0
+    rows = read_ham_metadata(folder / "HAM10000_metadata.csv")
+    order = list(task_cfg["clients"])
+    sites = {c: client_dataset(source, c)[1] for c in order}
+    groups = {c: [r["lesion_id"] for r in rows if r["dataset"] == sites[c]] for c in order}
+    keep = drop_shared_groups(groups, order)[client]
+    return [s for s, k in zip(samples, keep, strict=True) if k], key, int((~keep).sum())
+
+
+def _load_all(samples: list[Sample], size: int, channels: int):
+    images = np.zeros((len(samples), channels, size, size), dtype=np.uint8)
+    masks = np.zeros((len(samples), size, size), dtype=np.uint8)
+    errors = []
+    for i, s in enumerate(samples):
+        try:
+            masks[i] = load_mask(s.masks, size)
+            with Image.open(s.image) as img, Image.open(s.masks[0]) as mask:
+                if img.size != mask.size:
+                    raise DataLayoutError(f"{s.image}: size {img.size} but its mask {mask.size}")
+        except DataLayoutError as err:
+            errors.append(str(err))
+            continue
+        images[i] = load_image(s.image, size, channels)
+    if errors:
+        more = f" (and {len(errors) - _SHOW} more)" if len(errors) > _SHOW else ""
+        raise DataLayoutError(
+            f"{len(errors)} bad mask(s)/image(s){more}:\n  " + "\n  ".join(errors[:_SHOW])
+        )
+    return images, masks
+
+
+def standardize_client(
+    task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Arrays and attributes of ``resources/{task}/standardized/{client}.h5`` for a real client.
+
+    Same contract as :func:`fedmix.data.synthetic.generate_client`: images uint8 (N, C, S, S),
+    masks uint8 (N, S, S) 0/1, lesion uint8 (N,), diagnosis uint8 (N,), sample_ids str (N,),
+    split uint8 (N,) (see :mod:`fedmix.datasets.splits`).
+    """
+    source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
+    samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
+    images, masks = _load_all(samples, size, channels)
+    ids = np.array([s.sample_id for s in samples])
+    diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
+    arrays = {
+        "images": images,
+        "masks": masks,
+        "lesion": (diagnosis > 0).astype(np.uint8),
+        "diagnosis": diagnosis,
+        "sample_ids": ids,
+        "split": make_split(ids, [s.group for s in samples], task_cfg["split"]),
+    }
+    ds = REGISTRY[key]
+    attrs = {
+        "kind": "standardized",
+        "task": task_name,
+        "client": client,
+        "source": source,
+        "source_version": " ".join(f.known_hash for f in ds.files) or f"{ds.access}, user-placed",
+        "params": {
+            "dataset": key,
+            "image_size": size,
+            "channels": channels,
+            "split": dict(task_cfg["split"]),
+            "real": dict(task_cfg.get("real", {})),
+            "dropped_shared_lesion_images": n_dropped,
+        },
+        "split_names": ["train", "val", "test"],
+        "diagnosis_names": ["normal", "benign", "malignant"],
+        "licence": ds.licence,
+        "citation": ds.citation,
+        "fedmix_version": fedmix.__version__,
+    }
+    return arrays, attrs

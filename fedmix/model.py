@@ -1,0 +1,114 @@
+"""The segmentation network: a 2-D U-Net with GroupNorm and bilinear upsampling.
+
+Layout at ``width=64, levels=5`` (the FedMix network, 17,266,241 parameters with one input
+channel)::
+
+    encoder  1 -> 64 -> 128 -> 256 -> 512 -> 512        (double conv; max-pool between levels)
+    decoder  cat(512, 512) = 1024 -> 512 -> 256         (bilinear x2, concat skip, double conv)
+             cat(256, 256) =  512 -> 256 -> 128
+             cat(128, 128) =  256 -> 128 ->  64
+             cat( 64,  64) =  128 ->  64 ->  64
+    head     1x1 conv 64 -> 1 (logits; the caller applies the sigmoid)
+
+Encoder width at level k is ``min(width * 2**k, 8 * width)``. Each decoder block's first conv
+halves its input channels (``mid = in // 2``) and its second conv outputs the width of the next
+shallower encoder level (the top block outputs ``width``): the classic "bilinear" U-Net.
+Every conv is 3x3, padding 1, followed by ``GroupNorm(C // 2, C)`` and ReLU.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["UNet", "count_parameters"]
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars in ``model`` (parameters with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class DoubleConv(nn.Sequential):
+    """``(conv3x3 -> GroupNorm(C/2, C) -> ReLU) x 2`` from ``cin`` via ``cmid`` to ``cout``."""
+
+    def __init__(self, cin: int, cmid: int, cout: int):
+        super().__init__(
+            nn.Conv2d(cin, cmid, kernel_size=3, padding=1),
+            nn.GroupNorm(cmid // 2, cmid),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cmid, cout, kernel_size=3, padding=1),
+            nn.GroupNorm(cout // 2, cout),
+            nn.ReLU(inplace=True),
+        )
+
+
+class UNet(nn.Module):
+    """2-D U-Net mapping ``(N, in_channels, H, W)`` images to ``(N, 1, H, W)`` logits.
+
+    ``H`` and ``W`` must be divisible by ``2 ** (levels - 1)`` (16 for the default), otherwise
+    ``forward`` raises ``ValueError``. Works with ``torch.channels_last`` inputs and weights.
+    Conv weights are Xavier-uniform, conv biases zero; GroupNorm starts at weight 1, bias 0.
+
+    Args:
+        in_channels: image channels (1 for grayscale).
+        width: channels of the first level; must be even (GroupNorm uses C/2 groups).
+        levels: encoder levels including the bottleneck (>= 2); ``levels - 1`` poolings.
+    """
+
+    def __init__(self, in_channels: int = 1, width: int = 64, levels: int = 5):
+        super().__init__()
+        if in_channels < 1:
+            raise ValueError(f"UNet in_channels must be >= 1, got {in_channels}")
+        if width < 2 or width % 2:
+            raise ValueError(f"UNet width must be an even number >= 2 (GroupNorm C/2), got {width}")
+        if levels < 2:
+            raise ValueError(f"UNet levels must be >= 2 (at least one pooling), got {levels}")
+        self.levels = levels
+        widths = [min(width * 2**k, 8 * width) for k in range(levels)]
+        self.encoder = nn.ModuleList()
+        cin = in_channels
+        for c in widths:
+            self.encoder.append(DoubleConv(cin, c, c))
+            cin = c
+        self.decoder = nn.ModuleList()  # deepest first
+        below = widths[-1]
+        for k in range(levels - 2, -1, -1):
+            cat = widths[k] + below
+            out = widths[k - 1] if k > 0 else widths[0]
+            self.decoder.append(DoubleConv(cat, cat // 2, out))
+            below = out
+        self.head = nn.Conv2d(below, 1, kernel_size=1)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Xavier-uniform conv weights and zero conv biases; GroupNorm weight 1, bias 0."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.GroupNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (N, C_in, H, W) -> logits (N, 1, H, W)."""
+        step = 2 ** (self.levels - 1)
+        if x.ndim != 4 or x.shape[-2] % step or x.shape[-1] % step:
+            raise ValueError(
+                f"UNet with levels={self.levels} needs input (N, C, H, W) with H and W divisible "
+                f"by {step}, got shape {tuple(x.shape)}; crop or pad the images"
+            )
+        skips = []
+        for k, block in enumerate(self.encoder):
+            if k > 0:
+                x = F.max_pool2d(x, kernel_size=2)
+            x = block(x)
+            skips.append(x)
+        skips.pop()  # the bottleneck output is x itself
+        for block in self.decoder:
+            skip = skips.pop()
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=True)
+            x = block(torch.cat([skip, x], dim=1))
+        return self.head(x)

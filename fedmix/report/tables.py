@@ -1,0 +1,260 @@
+"""Paper tables (CSV, Markdown, LaTeX) from per-client evaluation files of finished runs.
+
+One table row per (method, setting) row of the table spec, in spec order. For a metric ``m`` in
+dice, iou, hd95 and clients ``c = 1..C`` over seeds ``s = 1..S`` (values ``x[s, c]`` read from each
+run's ``eval_best_clients.csv``):
+
+    m_<c>      = mean_s x[s, c]                 m_<c>_std   = std_s x[s, c]
+    m_avg      = mean_s (mean_c x[s, c])        m_avg_std   = std_s (mean_c x[s, c])
+
+with the sample std (ddof = 1) when S > 1 and 0 when S = 1. ``dice_lesion_avg`` is the same average
+over Dice on lesion images only, ``n_one_empty`` the mean over seeds of the number of test images
+(all clients) where exactly one of prediction and ground truth is empty. Floats are written with a
+fixed number of decimals so that two builds from the same results are byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from fedmix.report.results import format_float, mean_std, read_csv_rows, read_run_config
+
+__all__ = ["EVAL_COLUMNS", "METRICS", "build_table", "summarize_row", "table_columns"]
+
+METRICS = ("dice", "iou", "hd95")
+EVAL_COLUMNS = (
+    "task",
+    "method",
+    "setting",
+    "seed",
+    "which",
+    "round",
+    "selection",
+    "data",
+    "client",
+    "n_images",
+    "dice",
+    "iou",
+    "hd95",
+    "dice_lesion",
+    "n_one_empty",
+)
+OPTIMISTIC = "test (optimistic)"
+SETTING_LEGEND = "L pixel masks, B boxes, I image-level labels, U unlabeled"
+
+
+def table_columns(clients: Sequence[str]) -> list[str]:
+    """Column names of a table over ``clients``, in output order."""
+    cols = ["label", "method", "setting", "variant"]
+    for m in METRICS:
+        for c in clients:
+            cols += [f"{m}_{c}", f"{m}_{c}_std"]
+        cols += [f"{m}_avg", f"{m}_avg_std"]
+    cols += ["dice_lesion_avg", "dice_lesion_avg_std", "n_one_empty"]
+    return cols + ["seeds", "rounds", "best_round", "which", "selection", "data"]
+
+
+def build_table(
+    name: str,
+    spec: dict,
+    task: dict,
+    seeds: Sequence[int],
+    per_client_csvs: Sequence[str | os.PathLike],
+    out_csv: str | os.PathLike,
+    out_md: str | os.PathLike,
+    out_tex: str | os.PathLike,
+) -> list[dict[str, str]]:
+    """Write table ``name`` as CSV, Markdown and LaTeX; return its rows (formatted strings).
+
+    ``spec`` is the config's ``tables[name]`` ({"task", "rows": [{"method", "setting", "label"}]}),
+    ``task`` the config's ``tasks[spec["task"]]`` (its ``clients`` fix the column order),
+    ``per_client_csvs`` the ``eval_best_clients.csv`` of every run; each run's ``config.json``
+    is read from the same directory. Raises ValueError naming every missing run.
+    """
+    clients = list(task["clients"])
+    runs = _index_runs(per_client_csvs)
+    missing = [
+        _run_path(spec["task"], r["method"], r["setting"], s)
+        for r in spec["rows"]
+        for s in seeds
+        if (r["method"], r["setting"], int(s)) not in runs
+    ]
+    if missing:
+        raise ValueError(
+            f"{name}: no evaluation results for {len(missing)} run(s): {missing}. Build them "
+            f"first (snakemake results/{name}.csv) or remove the rows from tables.{name}.rows"
+        )
+    rows = [summarize_row(r, spec["task"], clients, seeds, runs) for r in spec["rows"]]
+    caption = _caption(name, spec["task"], clients, rows)
+    columns = table_columns(clients)
+    for path, text in (
+        (out_csv, _render_csv(rows, columns)),
+        (out_md, _render_markdown(rows, clients, caption)),
+        (out_tex, _render_latex(name, rows, clients, caption)),
+    ):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
+    return rows
+
+
+def _run_path(task: str, method: str, setting: str, seed: int) -> str:
+    return f"results/{task}/{method}/{setting}/seed{seed}/eval_best_clients.csv"
+
+
+def _index_runs(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[list[dict], dict]]:
+    """{(method, setting, seed): (per-client rows, run config)} keyed by each file's content."""
+    runs: dict[tuple, tuple[list[dict], dict]] = {}
+    for path in paths:
+        rows = read_csv_rows(path, EVAL_COLUMNS)
+        keys = {(r["method"], r["setting"], int(r["seed"])) for r in rows}
+        if len(keys) != 1:
+            raise ValueError(f"{path}: expected the rows of one run, found runs {sorted(keys)}")
+        key = keys.pop()
+        if key in runs:
+            raise ValueError(f"{path}: run {key} is given twice; pass each run's file once")
+        runs[key] = (rows, read_run_config(Path(path).parent))
+    return runs
+
+
+def summarize_row(
+    row: dict, task: str, clients: Sequence[str], seeds: Sequence[int], runs: dict
+) -> dict[str, str]:
+    """Mean and std over ``seeds`` of one (method, setting) row (formulas: module docstring)."""
+    per_seed = [runs[(row["method"], row["setting"], int(s))] for s in seeds]
+    values = {k: [] for k in (*METRICS, "dice_lesion", "n_one_empty")}
+    for rows, _ in per_seed:
+        by_client = _by_client(rows, task, clients)
+        for k, v in values.items():
+            v.append([float(by_client[c][k]) for c in clients])
+    out = {"label": row.get("label", row["method"]), "method": row["method"]}
+    out["setting"] = row["setting"]
+    out["variant"] = _single(per_seed, lambda r, cfg: cfg.get("variant") or "", "variant", row)
+    for m in METRICS:
+        x = np.asarray(values[m])  # (S, C)
+        mean, std = mean_std(x)
+        for i, c in enumerate(clients):
+            out[f"{m}_{c}"], out[f"{m}_{c}_std"] = format_float(mean[i]), format_float(std[i])
+        avg, avg_std = mean_std(x.mean(axis=1))
+        out[f"{m}_avg"], out[f"{m}_avg_std"] = format_float(avg), format_float(avg_std)
+    lesion, lesion_std = mean_std(np.asarray(values["dice_lesion"]).mean(axis=1))
+    out["dice_lesion_avg"] = format_float(lesion)
+    out["dice_lesion_avg_std"] = format_float(lesion_std)
+    out["n_one_empty"] = format_float(np.asarray(values["n_one_empty"]).sum(axis=1).mean(), 2)
+    out["seeds"] = ",".join(str(int(s)) for s in seeds)
+    out["rounds"] = _single(per_seed, lambda r, cfg: str(cfg["rounds"]), "rounds", row)
+    out["best_round"] = ",".join(rows[0]["round"] for rows, _ in per_seed)
+    out["which"] = _single(per_seed, lambda r, cfg: r[0]["which"], "which", row)
+    selection = _single(per_seed, lambda r, cfg: r[0]["selection"], "selection", row)
+    out["selection"] = OPTIMISTIC if selection == "test" else selection
+    out["data"] = _single(per_seed, lambda r, cfg: r[0]["data"], "data", row)
+    return out
+
+
+def _by_client(rows: list[dict], task: str, clients: Sequence[str]) -> dict[str, dict]:
+    by_client = {r["client"]: r for r in rows}
+    run = (rows[0]["method"], rows[0]["setting"], rows[0]["seed"])
+    if sorted(by_client) != sorted(clients) or len(rows) != len(clients):
+        raise ValueError(
+            f"run {run}: per-client rows for {[r['client'] for r in rows]} but task {task!r} "
+            f"has clients {list(clients)}; rebuild the run's evaluation"
+        )
+    if rows[0]["task"] != task:
+        raise ValueError(f"run {run}: evaluated on task {rows[0]['task']!r}, table needs {task!r}")
+    return by_client
+
+
+def _single(per_seed: list, get, what: str, row: dict) -> str:
+    """The one value of ``what`` shared by every seed of a row; ValueError if they differ."""
+    found = sorted({get(rows, cfg) for rows, cfg in per_seed})
+    if len(found) != 1:
+        raise ValueError(
+            f"row {row['method']} {row['setting']}: seeds disagree on {what} ({found}); "
+            "rerun them with one config"
+        )
+    return found[0]
+
+
+def _caption(name: str, task: str, clients: Sequence[str], rows: list[dict]) -> str:
+    data = "; ".join(sorted({r["data"] for r in rows}))
+    seeds = sorted({r["seeds"] for r in rows})
+    rounds = sorted({r["rounds"] for r in rows}, key=int)
+    selections = sorted({r["selection"] for r in rows})
+    text = (
+        f"{_title(name)} ({task}). Test Dice per client ({', '.join(clients)}), mean over "
+        f"clients, IoU, HD95 (pixels) and Dice on lesion images only; mean +- std over seeds "
+        f"{' / '.join(seeds)}. Data: {data}. Protocol: {'/'.join(rounds)} rounds, "
+        f"'{rows[0]['which']}' checkpoint selected on the {' / '.join(selections)} split. "
+        f"Setting: one letter per client in the order above ({SETTING_LEGEND})."
+    )
+    if OPTIMISTIC in selections:
+        text += " Rows selected on the test set (as the original code did) are optimistic."
+    return text
+
+
+def _title(name: str) -> str:
+    """``table1`` -> ``Table 1``."""
+    return re.sub(r"^([A-Za-z]+)(\d)", r"\1 \2", name).capitalize()
+
+
+def _render_csv(rows: list[dict], columns: list[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _pm(row: dict, key: str, decimals: int = 3) -> str:
+    return f"{format_float(row[key], decimals)} ± {format_float(row[key + '_std'], decimals)}"
+
+
+def _display_cells(row: dict, clients: Sequence[str]) -> list[str]:
+    cells = [row["label"], row["setting"]] + [_pm(row, f"dice_{c}") for c in clients]
+    cells += [_pm(row, "dice_avg"), _pm(row, "iou_avg"), _pm(row, "hd95_avg", 2)]
+    return cells + [_pm(row, "dice_lesion_avg"), row["selection"]]
+
+
+def _display_header(clients: Sequence[str]) -> list[str]:
+    head = ["Method", "Setting"] + [f"Dice {c}" for c in clients]
+    return head + ["Dice avg", "IoU avg", "HD95 avg", "Dice lesion", "Selection"]
+
+
+def _render_markdown(rows: list[dict], clients: Sequence[str], caption: str) -> str:
+    head = _display_header(clients)
+    lines = [f"**{caption}**", "", "| " + " | ".join(head) + " |"]
+    lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + "|")
+    lines += ["| " + " | ".join(_display_cells(r, clients)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _tex_escape(text: str) -> str:
+    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("#", r"\#")):
+        text = text.replace(char, repl)
+    return text.replace("_", r"\_").replace("±", r"$\pm$").replace("+-", r"$\pm$")
+
+
+def _render_latex(name: str, rows: list[dict], clients: Sequence[str], caption: str) -> str:
+    head = _display_header(clients)
+    lines = [
+        "% generated by fedmix.report.tables; needs \\usepackage{booktabs}",
+        "\\begin{table}[t]",
+        "\\centering",
+        f"\\caption{{{_tex_escape(caption)}}}",
+        f"\\label{{tab:{name}}}",
+        "\\begin{tabular}{ll" + "r" * (len(head) - 3) + "l}",
+        "\\toprule",
+        " & ".join(_tex_escape(h) for h in head) + " \\\\",
+        "\\midrule",
+    ]
+    lines += [
+        " & ".join(_tex_escape(c) for c in _display_cells(r, clients)) + " \\\\" for r in rows
+    ]
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"

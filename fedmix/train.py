@@ -1,0 +1,339 @@
+"""The federated round loop, one for every method.
+
+Each round: broadcast the global model(s) of each client's group, let the strategy say what the
+client trains on (masks, pseudo labels, self-training, or nothing), train one local epoch per
+stream, weigh the updates (strategy), average them (:func:`fedmix.aggregation.weighted_average`)
+and score the new global model on the validation split. Every random draw of round r comes from a
+generator seeded with (seed, r), so a resumed run repeats an uninterrupted one exactly on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from fedmix.aggregation import check_weights, weighted_average
+from fedmix.checkpoint import load_checkpoint, save_checkpoint
+from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
+from fedmix.config import RunConfig
+from fedmix.devices import resolve_device
+from fedmix.gpu_slots import select_device
+from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
+from fedmix.model import UNet
+from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
+
+__all__ = ["HISTORY_COLUMNS", "batch_dice_scores", "train_run"]
+
+log = logging.getLogger("fedmix.train")
+
+HISTORY_COLUMNS = (
+    "round",
+    "client",
+    "supervision",
+    "n_samples",
+    "n_train",
+    "train_loss",
+    "train_loss_stream2",
+    "weight",
+    "val_dice",
+)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A local loss became NaN or infinite; the run stops before any checkpoint is overwritten."""
+
+
+def train_run(
+    run: RunConfig,
+    train_files: list[str],
+    selection_files: list[str],
+    out_dir: str | Path,
+    device: str = "auto",
+    threads: int = 1,
+    gpu_slots: int = 0,
+) -> list[dict]:
+    """Train one run and write final.pt, best.pt, history.csv and config.json to ``out_dir``.
+
+    ``train_files`` and ``selection_files`` are in client order. A ``resume.pt`` left in
+    ``out_dir`` by an interrupted run is continued (after checking it belongs to this run).
+    Returns the history rows.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(threads)
+    with _device_context(device, gpu_slots, out_dir) as dev:
+        if dev.type == "cpu":
+            torch.use_deterministic_algorithms(True)
+        loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
+        return loop.train()
+
+
+@contextlib.contextmanager
+def _device_context(device: str, gpu_slots: int, out_dir: Path):
+    """The run's torch device; with ``gpu_slots`` > 0 on a workstation, a GPU slot held for the
+    whole run (see :mod:`fedmix.gpu_slots`; no slot inside a SLURM job)."""
+    with select_device(device, gpu_slots) as spec:
+        yield resolve_device(spec)
+
+
+class RoundLoop:
+    """State of one training run: global models, client models and optimisers, history."""
+
+    def __init__(self, run, train_files, selection_files, out_dir, device):
+        self.run, self.out_dir, self.device = run, Path(out_dir), device
+        self.strategy: Strategy = make_strategy(run)
+        if len(train_files) != len(run.clients) or len(selection_files) != len(run.clients):
+            raise ValueError(f"expected one train and one selection file per client {run.clients}")
+        self.clients: list[ClientData] = [
+            load_client(f, c, s, device)
+            for f, c, s in zip(train_files, run.clients, run.supervision, strict=True)
+        ]
+        self.selection: list[EvalData] = [
+            load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
+        ]
+        torch.manual_seed(run.seed)
+        groups = sorted({self.strategy.group(c) for c in run.clients})
+        # Independently initialised streams; every group starts from the same initial weights.
+        init = [self._new_model() for _ in range(self.strategy.streams)]
+        self.globals = {g: [self._copy(m) for m in init] for g in groups}
+        self.local = {c.name: [self._new_model() for _ in init] for c in self.clients}
+        self.optims = {
+            c: [
+                torch.optim.Adam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay)
+                for m in models
+            ]
+            for c, models in self.local.items()
+        }
+        self.history: list[dict] = []
+        self.best: dict = {"score": -math.inf, "round": 0, "payload": None}
+        self.start_round = 0
+
+    def _new_model(self) -> torch.nn.Module:
+        model = UNet(self.run.channels, self.run.width, self.run.levels).to(self.device)
+        return model.to(memory_format=torch.channels_last) if self.device.type == "cuda" else model
+
+    def _copy(self, model):
+        clone = self._new_model()
+        clone.load_state_dict(model.state_dict())
+        return clone
+
+    # ------------------------------------------------------------------ the loop
+    def train(self) -> list[dict]:
+        self._maybe_resume()
+        bar = tqdm(
+            range(self.start_round, self.run.rounds),
+            initial=self.start_round,
+            total=self.run.rounds,
+            desc=f"{self.run.method} {self.run.setting} seed{self.run.seed}",
+            mininterval=2.0,
+        )
+        for rnd in bar:
+            score = self.round(rnd)
+            bar.set_postfix(val_dice=f"{score:.3f}", best=f"{self.best['score']:.3f}")
+            if (rnd + 1) % self.run.checkpoint_every == 0 and rnd + 1 < self.run.rounds:
+                save_checkpoint(self.out_dir / "resume.pt", self._state(rnd + 1))
+        self._write_outputs()
+        return self.history
+
+    def round(self, rnd: int) -> float:
+        gen = torch.Generator().manual_seed(_round_seed(self.run.seed, rnd))
+        stats: dict[str, ClientStats] = {}
+        for client in self.clients:
+            stats[client.name] = self._train_client(rnd, client, gen)
+        weights = self.strategy.weights(rnd, stats)
+        used = {c: 0.0 for c in stats}
+        for group, w in weights.items():
+            members = [c for c in stats if self.strategy.group(c) == group]
+            check_weights(w)
+            for c, wc in zip(members, w, strict=True):
+                used[c] = float(wc)
+            for s, global_model in enumerate(self.globals[group]):
+                keep = [i for i, wc in enumerate(w) if wc > 0]
+                states = [self.local[members[i]][s].state_dict() for i in keep]
+                global_model.load_state_dict(weighted_average(states, [w[i] for i in keep]))
+        val = self._validate()
+        score = float(np.mean(list(val.values())))
+        for client in self.clients:
+            st = stats[client.name]
+            self.history.append(
+                {
+                    "round": rnd + 1,
+                    "client": client.name,
+                    "supervision": client.supervision,
+                    "n_samples": st.n_samples,
+                    "n_train": st.n_train,
+                    "train_loss": st.loss,
+                    "train_loss_stream2": st.loss2,
+                    "weight": used[client.name],
+                    "val_dice": val[client.name],
+                }
+            )
+        if score > self.best["score"]:  # kept in memory; written once at the end
+            self.best = {"score": score, "round": rnd + 1, "payload": self._models_payload(rnd + 1)}
+        return score
+
+    def _train_client(self, rnd: int, client: ClientData, gen) -> ClientStats:
+        group_models = self.globals[self.strategy.group(client.name)]
+        images, maps = views(
+            client.images, [client.masks, client.box_masks], self.run.crop_size, self.run.flips, gen
+        )
+        job: LocalJob | None = self.strategy.local_job(rnd, client, images, maps, group_models)
+        if job is None:
+            return ClientStats(0, math.nan, client.n_train, math.nan)
+        losses = []
+        for s, (model, opt) in enumerate(
+            zip(self.local[client.name], self.optims[client.name], strict=True)
+        ):
+            model.load_state_dict(group_models[s].state_dict())
+            target = None if job.targets is None else job.targets[s]
+            mean_loss = self._local_epochs(model, opt, job, target, group_models[s], gen)
+            if not math.isfinite(mean_loss):
+                raise NonFiniteLossError(
+                    f"round {rnd + 1}, client {client.name!r}, stream {s + 1}: local loss is "
+                    f"{mean_loss}; no checkpoint was overwritten. Lower lr ({self.run.lr}) or use "
+                    "precision: fp32"
+                )
+            losses.append(mean_loss)
+        loss2 = losses[1] if len(losses) > 1 else math.nan
+        return ClientStats(job.n_samples, losses[0], client.n_train, loss2)
+
+    def _local_epochs(self, model, opt, job: LocalJob, target, global_model, gen) -> float:
+        """Train ``local_epochs`` epochs; mean task loss of the last epoch (one host sync)."""
+        n, bs = job.images.shape[0], self.run.batch_size
+        mu = self.strategy.proximal_mu
+        anchor = [p.detach().clone() for p in global_model.parameters()] if mu > 0 else None
+        for _ in range(self.run.local_epochs):
+            total = torch.zeros((), device=self.device)
+            order = torch.randperm(n, generator=gen).to(self.device)
+            for start in range(0, n, bs):
+                idx = order[start : start + bs]
+                x = job.images[idx].float().div_(255)
+                with self._autocast():
+                    if job.loss == "self_training":
+                        loss = self._self_training_loss(model, x, gen)
+                    else:
+                        probs = torch.sigmoid(model(x).float())
+                        loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
+                task_loss = loss
+                if anchor is not None:
+                    loss = loss + proximal_term(model, anchor, mu)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += task_loss.detach() * idx.numel()
+        return float(total / n)
+
+    def _self_training_loss(self, model, x, gen):
+        """FedST: BCE of the prediction on a gamma-shifted view against confident own labels."""
+        with torch.no_grad():
+            teacher = torch.sigmoid(model(x).float())
+        gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
+        student = torch.sigmoid(model(x.clamp_min(1e-6).pow(gamma)).float())
+        return confident_bce(student, teacher, self.run.confidence)
+
+    def _autocast(self):
+        bf16 = self.run.precision == "bf16" or (
+            self.run.precision == "auto" and self.device.type == "cuda"
+        )
+        if not bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    @torch.inference_mode()
+    def _validate(self) -> dict[str, float]:
+        """Mean Dice of each client's global stream-1 model on its selection split."""
+        scores = {}
+        for data in self.selection:
+            model = self.globals[self.strategy.group(data.name)][0]
+            model.eval()
+            preds = []
+            for start in range(0, data.images.shape[0], 256):
+                x = data.images[start : start + 256].float().div_(255)
+                with self._autocast():
+                    preds.append(model(x)[:, 0] > 0)
+            model.train()
+            scores[data.name] = float(batch_dice_scores(torch.cat(preds), data.masks > 0).mean())
+        return scores
+
+    # ------------------------------------------------------------------ checkpoints
+    def _models_payload(self, rnd: int) -> dict:
+        models = {}
+        for group, streams in self.globals.items():
+            for s, m in enumerate(streams):
+                key = group if s == 0 else f"{group}#stream{s + 1}"
+                models[key] = {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
+        return {"config": self.run.to_dict(), "round": rnd, "models": models}
+
+    def _state(self, next_round: int) -> dict:
+        payload = self._models_payload(next_round)
+        payload["optimizers"] = {
+            c: [_to_cpu(o.state_dict()) for o in opts] for c, opts in self.optims.items()
+        }
+        payload["history"] = list(self.history)
+        payload["best"] = dict(self.best)
+        return payload
+
+    def _maybe_resume(self) -> None:
+        path = self.out_dir / "resume.pt"
+        if not path.exists():
+            return
+        state = load_checkpoint(path, self.run)
+        for key, sd in state["models"].items():
+            group, _, stream = key.partition("#stream")
+            self.globals[group][int(stream or 1) - 1].load_state_dict(sd)
+        for c, opts in self.optims.items():
+            for opt, sd in zip(opts, state["optimizers"][c], strict=True):
+                opt.load_state_dict(sd)
+        self.history = list(state["history"])
+        self.best = dict(state["best"])
+        self.start_round = int(state["round"])
+        log.info("resumed from %s at round %d", path, self.start_round)
+
+    def _write_outputs(self) -> None:
+        save_checkpoint(self.out_dir / "final.pt", self._models_payload(self.run.rounds))
+        save_checkpoint(self.out_dir / "best.pt", self.best["payload"])
+        tmp = self.out_dir / "history.csv.tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for row in self.history:
+                writer.writerow({k: _fmt(v) for k, v in row.items()})
+        tmp.replace(self.out_dir / "history.csv")
+        meta = {**self.run.to_dict(), "best_round": self.best["round"]}
+        (self.out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        (self.out_dir / "resume.pt").unlink(missing_ok=True)
+
+
+def batch_dice_scores(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image Dice of bool maps (N, H, W): 2|P&T| / (|P| + |T|); both empty -> 1."""
+    inter = (pred & target).flatten(1).sum(1).float()
+    total = (pred.flatten(1).sum(1) + target.flatten(1).sum(1)).float()
+    return torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.ones_like(total))
+
+
+def _round_seed(seed: int, rnd: int) -> int:
+    return (seed * 1_000_003 + rnd * 7919 + 12345) % (2**63 - 1)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6f}"
+    return value
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj

@@ -1,0 +1,109 @@
+# Input functions and target lists of stage 5 (tables, figures, report); included by report.smk.
+from fedmix.config import describe_data
+
+
+def table_rows(table):
+    """Rows of a table spec with a unique label each (default: 'method setting')."""
+    rows = [
+        {**r, "label": r.get("label", f"{r['method']} {r['setting']}")}
+        for r in config["tables"][table]["rows"]
+    ]
+    labels = [r["label"] for r in rows]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"tables.{table}: row labels {labels} repeat; give each row a label")
+    return rows
+
+
+def is_fedmix(row):
+    return config["methods"][row["method"]]["algorithm"] == "fedmix"
+
+
+def row_runs(table, fedmix_only=False):
+    """{row label: [run directory of each seed]} for a table's rows."""
+    task = config["tables"][table]["task"]
+    return {
+        r["label"]: [run_dir(task, r["method"], r["setting"], s) for s in config["seeds"]]
+        for r in table_rows(table)
+        if is_fedmix(r) or not fedmix_only
+    }
+
+
+def run_files(table, name, fedmix_only=False):
+    return {k: [f"{d}/{name}" for d in v] for k, v in row_runs(table, fedmix_only).items()}
+
+
+def flat(groups):
+    return [f for files in groups.values() for f in files]
+
+
+def table_protocol(wildcards):
+    """Data and protocol of a table, for its report caption (the CSV says the same per row)."""
+    spec = config["tables"][wildcards.table]
+    first = spec["rows"][0]
+    run = resolve_run(config, spec["task"], first["method"], first["setting"], config["seeds"][0])
+    return {"data": run.data, "rounds": run.rounds, "selection": run.selection}
+
+
+def sensitivity_tables():
+    """Tables with a row whose method overrides lambda or beta (the Table 3 sweeps)."""
+    def sweeps(row):
+        return bool({"lambda", "beta"} & set(config["methods"][row["method"]]))
+
+    return [t for t in sorted(config["tables"]) if any(map(sweeps, config["tables"][t]["rows"]))]
+
+
+def table_inputs(wildcards):
+    """Per-client evaluation and config.json of every run of a table."""
+    runs = [run_dir(*run) for run in table_runs(wildcards.table)]
+    return {
+        "clients": [f"{d}/eval_best_clients.csv" for d in runs],
+        "configs": [f"{d}/config.json" for d in runs],
+    }
+
+
+def history_runs(wildcards):
+    """{row label: history.csv per seed}: FedMix rows for weights/kept, all rows for val_dice."""
+    return run_files(wildcards.table, "history.csv", wildcards.kind != "val_dice")
+
+
+def history_inputs(wildcards):
+    return flat(history_runs(wildcards))
+
+
+def task_of(wildcards):
+    return config["tables"][wildcards.table]["task"]
+
+
+def overlay_checkpoints(wildcards):
+    """{row label: best.pt of the first seed}."""
+    return {k: v[0] for k, v in run_files(wildcards.table, "best.pt").items()}
+
+
+def overlay_inputs(wildcards):
+    return {
+        "checkpoints": list(overlay_checkpoints(wildcards).values()),
+        "test": split_files(task_of(wildcards), "test"),
+    }
+
+
+def sensitivity_runs(wildcards):
+    return flat(row_runs(wildcards.table))
+
+
+def sensitivity_inputs(wildcards):
+    names = ("config.json", "eval_best_clients.csv")
+    return [f"{d}/{f}" for d in sensitivity_runs(wildcards) for f in names]
+
+
+def gallery_inputs(wildcards):
+    return [f"resources/{wildcards.task}/standardized/{c}.h5" for c in clients(wildcards.task)]
+
+
+def figure_targets():
+    """Every figure of the default target list (PNG; each rule writes the PDF next to it)."""
+    figures = [f"results/figures/{t}_labels.png" for t in TASKS]
+    for table in sorted(config["tables"]):
+        figures += [f"results/figures/{table}_{k}.png" for k in ("val_dice", "overlays")]
+        if any(is_fedmix(r) for r in table_rows(table)):
+            figures += [f"results/figures/{table}_{k}.png" for k in ("weights", "kept")]
+    return figures + [f"results/figures/{t}_sensitivity.png" for t in sensitivity_tables()]
