@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_run
+from tinyfed import tiny_run
 
 from fedmix import strategies, train
 from fedmix.aggregation import fedmix_weights

@@ -3,8 +3,7 @@
 Split codes follow :data:`fedmix.io.SPLIT_NAMES`: 0 train, 1 val, 2 test.
 
 ``grouped``: whole groups (HAM10000 ``lesion_id``; one group per image where no lesion id is
-known) are shuffled with ``seed`` and dealt to test until at least ``round(test_fraction * n)``
-images are there, then to val up to ``round(val_fraction * n)``, the rest to train, so no lesion
+known) are dealt to test, val and train by :func:`fedmix.data.splits.assign_split`, so no lesion
 spans two partitions. HAM10000 has 9 melanoma lesions imaged at two sites (vidir_modern and
 vidir_molemax); :func:`drop_shared_groups` keeps such a lesion only at the first client in the
 task's client order and drops its images from the later one (grouped mode only), so no lesion
@@ -23,6 +22,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from fedmix.data.splits import assign_split
+
 __all__ = [
     "PAPER_RANDOM_STATE",
     "PAPER_TEST_SIZE",
@@ -39,21 +40,13 @@ PAPER_RANDOM_STATE = 30448
 def grouped_split(
     groups: Sequence[str], val_fraction: float, test_fraction: float, seed: int
 ) -> np.ndarray:
-    """uint8 (N,) split codes with every group in exactly one partition (rule in module doc)."""
+    """uint8 (N,) split codes with every group in exactly one partition.
+
+    The same seeded assignment the synthetic tasks use (:func:`fedmix.data.splits.assign_split`
+    with ``groups``), so real and synthetic clients are split by one rule.
+    """
     groups = np.asarray(groups).astype(str)
-    n = len(groups)
-    names, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
-    order = np.random.default_rng(seed).permutation(len(names))
-    n_test, n_val = round(test_fraction * n), round(val_fraction * n)
-    code_of_group = np.zeros(len(names), dtype=np.uint8)
-    filled = {2: 0, 1: 0}
-    for g in order:
-        for code, target in ((2, n_test), (1, n_val)):
-            if filled[code] < target:
-                code_of_group[g] = code
-                filled[code] += sizes[g]
-                break
-    return code_of_group[inverse]
+    return assign_split(len(groups), val_fraction, test_fraction, seed, groups=groups)
 
 
 def paper_split(ids: Sequence[str], val_fraction: float = 0.0, seed: int = 0) -> np.ndarray:

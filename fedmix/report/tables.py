@@ -7,7 +7,9 @@ run's ``eval_best_clients.csv``):
     m_<c>      = mean_s x[s, c]                 m_<c>_std   = std_s x[s, c]
     m_avg      = mean_s (mean_c x[s, c])        m_avg_std   = std_s (mean_c x[s, c])
 
-with the sample std (ddof = 1) when S > 1 and 0 when S = 1. ``dice_lesion_avg`` is the same average
+with the sample std (ddof = 1) when S > 1 and 0 when S = 1. ``dice_avg_final`` is ``dice_avg`` of
+the final-round model (``eval_final_clients.csv`` beside each file), reported next to the
+validation-selected one. ``dice_lesion_avg`` is the same average
 over Dice on lesion images only, ``n_one_empty`` the mean over seeds of the number of test images
 (all clients) where exactly one of prediction and ground truth is empty. Floats are written with a
 fixed number of decimals so that two builds from the same results are byte-identical.
@@ -57,7 +59,8 @@ def table_columns(clients: Sequence[str]) -> list[str]:
         for c in clients:
             cols += [f"{m}_{c}", f"{m}_{c}_std"]
         cols += [f"{m}_avg", f"{m}_avg_std"]
-    cols += ["dice_lesion_avg", "dice_lesion_avg_std", "n_one_empty"]
+    cols += ["dice_lesion_avg", "dice_lesion_avg_std", "dice_avg_final", "dice_avg_final_std"]
+    cols += ["n_one_empty"]
     return cols + ["seeds", "rounds", "best_round", "which", "selection", "data"]
 
 
@@ -119,7 +122,8 @@ def _index_runs(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[list[di
         key = keys.pop()
         if key in runs:
             raise ValueError(f"{path}: run {key} is given twice; pass each run's file once")
-        runs[key] = (rows, read_run_config(Path(path).parent))
+        final = read_csv_rows(Path(path).parent / "eval_final_clients.csv", EVAL_COLUMNS)
+        runs[key] = (rows, read_run_config(Path(path).parent) | {"_final": final})
     return runs
 
 
@@ -146,6 +150,9 @@ def summarize_row(
     lesion, lesion_std = mean_std(np.asarray(values["dice_lesion"]).mean(axis=1))
     out["dice_lesion_avg"] = format_float(lesion)
     out["dice_lesion_avg_std"] = format_float(lesion_std)
+    final = [_by_client(cfg["_final"], task, clients) for _, cfg in per_seed]
+    final_avg = [np.mean([float(f[c]["dice"]) for c in clients]) for f in final]
+    out["dice_avg_final"], out["dice_avg_final_std"] = map(format_float, mean_std(final_avg))
     out["n_one_empty"] = format_float(np.asarray(values["n_one_empty"]).sum(axis=1).mean(), 2)
     out["seeds"] = ",".join(str(int(s)) for s in seeds)
     out["rounds"] = _single(per_seed, lambda r, cfg: str(cfg["rounds"]), "rounds", row)

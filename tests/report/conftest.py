@@ -9,6 +9,8 @@ import pytest
 from fedmix.report.results import HISTORY_COLUMNS
 from fedmix.report.tables import EVAL_COLUMNS
 
+FINAL_DICE_DROP = 0.05
+
 
 def write_run(
     root: Path,
@@ -22,7 +24,7 @@ def write_run(
     best_round: int = 7,
     selection: str = "validation",
 ) -> Path:
-    """One run directory: config.json, eval_best_clients.csv and (optionally) history.csv.
+    """One run directory: config.json, eval_{best,final}_clients.csv, (optionally) history.csv.
 
     ``metrics`` maps client -> {dice, iou, hd95, dice_lesion, n_one_empty}.
     """
@@ -50,17 +52,19 @@ def write_run(
     }
     cfg.update(config or {})
     (run / "config.json").write_text(json.dumps(cfg))
-    with open(run / "eval_best_clients.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=EVAL_COLUMNS)
-        w.writeheader()
-        for c, m in metrics.items():
-            w.writerow(
-                dict(
-                    task=task, method=method, setting=setting, seed=seed, which="best",
-                    round=best_round, selection=selection, data=cfg["data"], client=c,
-                    n_images=5, **m,
-                )
-            )  # fmt: skip
+    # The final-round model scores FINAL_DICE_DROP lower Dice than the validation-selected one.
+    for which, drop, rnd in (("best", 0.0, best_round), ("final", FINAL_DICE_DROP, cfg["rounds"])):
+        with open(run / f"eval_{which}_clients.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=EVAL_COLUMNS)
+            w.writeheader()
+            for c, m in metrics.items():
+                w.writerow(
+                    dict(
+                        task=task, method=method, setting=setting, seed=seed, which=which,
+                        round=rnd, selection=selection, data=cfg["data"], client=c,
+                        n_images=5, **{**m, **({"dice": m["dice"] - drop} if "dice" in m else {})},
+                    )
+                )  # fmt: skip
     if history is not None:
         with open(run / "history.csv", "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)

@@ -58,6 +58,8 @@ def test_means_and_stds_match_hand_computation(tmp_path, fake_run):
     assert (fedavg["dice_avg"], fedavg["dice_avg_std"]) == ("0.6000", "0.0000")
     # fedmix: per-seed means 0.8 and 0.6 -> 0.7 +- 0.1414
     assert (fedmix["dice_avg"], fedmix["dice_avg_std"]) == ("0.7000", "0.1414")
+    # the final-round model is 0.05 lower on every client (conftest.FINAL_DICE_DROP)
+    assert (fedmix["dice_avg_final"], fedmix["dice_avg_final_std"]) == ("0.6500", "0.1414")
     assert (fedmix["iou_avg"], fedmix["iou_avg_std"]) == ("0.3500", "0.0707")
     assert (fedavg["hd95_c"], fedavg["hd95_avg"]) == ("2.0000", "4.0000")
     assert fedmix["dice_lesion_avg"] == "0.8000"

@@ -1,21 +1,23 @@
-# Stage 4: evaluation of a run's checkpoints on every client's test split.
+# Stage 4: evaluation of a run's checkpoints (best on validation, and final) on every client's
+# test split. One job scores both, so the torch start-up is paid once per run.
 
 
 rule evaluate:
     input:
-        checkpoint="results/{task}/{method}/{setting}/seed{seed}/{which}.pt",
+        best="results/{task}/{method}/{setting}/seed{seed}/best.pt",
+        final="results/{task}/{method}/{setting}/seed{seed}/final.pt",
         test=lambda wc: split_files(wc.task, "test"),
     output:
-        per_image="results/{task}/{method}/{setting}/seed{seed}/eval_{which}.csv",
-        per_client="results/{task}/{method}/{setting}/seed{seed}/eval_{which}_clients.csv",
+        best="results/{task}/{method}/{setting}/seed{seed}/eval_best.csv",
+        best_clients="results/{task}/{method}/{setting}/seed{seed}/eval_best_clients.csv",
+        final="results/{task}/{method}/{setting}/seed{seed}/eval_final.csv",
+        final_clients="results/{task}/{method}/{setting}/seed{seed}/eval_final_clients.csv",
     params:
         runtime=config["runtime"],
-    wildcard_constraints:
-        which="best|final",
     threads: 1
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/{method}/{setting}/seed{seed}/eval_{which}.log",
+        "logs/{task}/{method}/{setting}/seed{seed}/evaluate.log",
     script:
         "../scripts/evaluate.py"

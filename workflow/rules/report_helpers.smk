@@ -53,11 +53,12 @@ def sensitivity_tables():
 
 
 def table_inputs(wildcards):
-    """Per-client evaluation and config.json of every run of a table."""
+    """Per-client evaluations (best and final) and config.json of every run of a table."""
     runs = [run_dir(*run) for run in table_runs(wildcards.table)]
     return {
         "clients": [f"{d}/eval_best_clients.csv" for d in runs],
         "configs": [f"{d}/config.json" for d in runs],
+        "finals": [f"{d}/eval_final_clients.csv" for d in runs],
     }
 
 

@@ -1,0 +1,101 @@
+"""A tiny federation written in the pipeline's own HDF5 layout, and a matching RunConfig."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fedmix.config import RunConfig
+from fedmix.io import SUPERVISION_FIELDS, write_h5
+
+CLIENTS = ("a", "b", "c")
+
+
+def blob_sample(rng: np.random.Generator, size: int, lesion: bool):
+    """A bright disc on noise (or noise alone) and its mask."""
+    yy, xx = np.mgrid[:size, :size]
+    mask = np.zeros((size, size), np.uint8)
+    if lesion:
+        cy, cx = rng.integers(size // 4, 3 * size // 4, 2)
+        r = rng.integers(size // 6, size // 3)
+        mask = ((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r).astype(np.uint8)
+    img = np.clip(rng.normal(80, 20, (size, size)) + 100 * mask, 0, 255).astype(np.uint8)
+    return img, mask
+
+
+def write_tiny_task(root, setting="I-B-L", n=(10, 8, 6), size=16, n_eval=4, seed=0):
+    """Train files per client at the setting's letters plus val/test files; returns paths."""
+    rng = np.random.default_rng(seed)
+    letters = setting.split("-")
+    train, val, test = [], [], []
+    for client, sup, count in zip(CLIENTS, letters, n, strict=True):
+        imgs, masks = zip(*(blob_sample(rng, size, k % 4 != 0) for k in range(count)), strict=True)
+        imgs, masks = np.stack(imgs)[:, None], np.stack(masks)
+        full = {
+            "images": imgs,
+            "sample_ids": np.array([f"{client}{k}" for k in range(count)]),
+            "masks": masks,
+            "lesion": masks.reshape(count, -1).max(1).astype(np.uint8),
+            "diagnosis": masks.reshape(count, -1).max(1).astype(np.uint8),
+        }
+        boxes = np.full((count, 4), -1, np.int32)
+        for k in range(count):
+            if masks[k].any():
+                yy, xx = np.nonzero(masks[k])
+                boxes[k] = [yy.min(), xx.min(), yy.max() + 1, xx.max() + 1]
+        full["boxes"], full["box_valid"] = boxes, (boxes[:, 0] >= 0).astype(np.uint8)
+        arrays = {f: full[f] for f in SUPERVISION_FIELDS[sup]}
+        path = root / f"train/{client}.{sup}.h5"
+        write_h5(path, arrays, {"kind": "train", "supervision": sup, "client": client})
+        train.append(str(path))
+        for split, out in (("val", val), ("test", test)):
+            ei, em = zip(*(blob_sample(rng, size, k % 4 != 0) for k in range(n_eval)), strict=True)
+            em = np.stack(em)
+            p = root / f"{split}/{client}.h5"
+            write_h5(
+                p,
+                {
+                    "images": np.stack(ei)[:, None],
+                    "masks": em,
+                    "lesion": em.reshape(n_eval, -1).max(1).astype(np.uint8),
+                    "diagnosis": em.reshape(n_eval, -1).max(1).astype(np.uint8),
+                    "sample_ids": np.array([f"{client}-{split}{k}" for k in range(n_eval)]),
+                },
+                {"kind": "eval", "split": split},
+            )
+            out.append(str(p))
+    return train, val, test
+
+
+def tiny_run(**overrides) -> RunConfig:
+    base = dict(
+        task="tiny",
+        method="fedmix-tmi",
+        algorithm="fedmix",
+        setting="I-B-L",
+        seed=0,
+        clients=CLIENTS,
+        supervision=("I", "B", "L"),
+        data="synthetic (test blobs)",
+        image_size=16,
+        channels=1,
+        rounds=3,
+        local_epochs=1,
+        batch_size=4,
+        crop_size=12,
+        flips=True,
+        lr=1e-2,
+        weight_decay=1e-4,
+        width=4,
+        levels=2,
+        selection="validation",
+        checkpoint_every=2,
+        precision="fp32",
+        variant="tmi",
+        lam=10.0,
+        beta=1.5,
+        tau=0.5,
+    )
+    base.update(overrides)
+    if "setting" in overrides and "supervision" not in overrides:
+        base["supervision"] = tuple(overrides["setting"].split("-"))
+    return RunConfig(**base)
