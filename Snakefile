@@ -44,6 +44,24 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Under a cluster executor (--profile profiles/slurm) only the heavy jobs (train, evaluate,
+# standardize of real data) are submitted; these light ones run on the submitting machine,
+# and download needs the internet, which compute nodes often lack.
+localrules:
+    all,
+    download,
+    verify_manual,
+    synthesize,
+    degrade,
+    holdout,
+    table,
+    figure_labels,
+    figure_history,
+    figure_overlays,
+    figure_sensitivity,
+    figures,
+
+
 rule all:
     input:
         table_targets(),

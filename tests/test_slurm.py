@@ -1,8 +1,9 @@
 """End to end through a real SLURM: the single-node cluster that .ci/run starts (.ci/slurm.sh).
 
-Runs a target through ``--profile profiles/slurm`` (partition placeholder filled in), then checks
-with squeue (MinJobAge keeps finished jobs listed) that every job of the DAG went through sbatch
-and ended COMPLETED, that GPU jobs asked for a GPU, and that the outputs equal a local run's.
+Runs the tiny config's Table 1 through ``--profile profiles/slurm`` (partition placeholder filled
+in), then checks with squeue (MinJobAge keeps finished jobs listed) that every job of the DAG
+went through sbatch and ended COMPLETED with the expected GPU, time and memory requests, and that
+the table is byte-identical to a local run's.
 """
 
 import collections
@@ -20,28 +21,17 @@ pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-COPIED = ["Snakefile", "workflow", "config", "profiles", "envs", "tests/slurm_workflow"]
+COPIED = ["Snakefile", "workflow", "config", "profiles", "envs", "tests/configs"]
 TIMEOUT_S = 420
 
-# Stand-in until training lands: two data jobs, two GPU jobs with input-derived runtimes, a table.
-MECHANICS = {
-    "snakefile": "tests/slurm_workflow/Snakefile",
-    "targets": ["table.csv"],
-    "args": [],
-    "compare": ["table.csv", "fit/a.txt", "fit/b.txt"],
-    "gpu_rules": {"train"},
-    "time_limits": {"rule_train_wildcards_a": "5:00", "rule_train_wildcards_b": "7:00"},
-}
-# The small test config's Table 1, through the real workflow.
-TABLE1 = {
-    "snakefile": "Snakefile",
-    "targets": ["results/table1.csv"],
-    "args": ["--configfile", "config/test.yaml"],
-    "compare": ["results/table1.csv", "results/table1.md", "results/table1.tex"],
-    "gpu_rules": {"train"},
-    "time_limits": {},
-}
-SLURM_TARGET = MECHANICS  # switch to TABLE1 once training and config/test.yaml are merged
+# The tiny config's Table 1 (9 rows, 36 jobs: 18 submitted, 18 `localrules`).
+TARGETS = ["results/table1.csv"]
+ARGS = ["--configfile", "tests/configs/tiny.yaml"]
+COMPARE = ["results/table1.csv", "results/table1.md", "results/table1.tex"]
+# Wall-time requests in minutes: train from the run's size (2 rounds x 30 images: the 10 min
+# overhead, rounded up), evaluate from profiles/default, anything else from profiles/slurm.
+TIME_LIMITS = {"train": "11:00", "evaluate": "30:00"}
+DEFAULT_TIME_LIMIT = "30:00"
 
 
 def _require_slurm():
@@ -58,7 +48,7 @@ def _copy_workflow(dest: Path) -> Path:
         src = REPO / rel
         if src.is_dir():
             shutil.copytree(src, dest / rel, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
+        else:
             shutil.copy2(src, dest / rel)
     return dest
 
@@ -73,11 +63,9 @@ def _snakemake(cwd: Path, *args: str, timeout_s: int = TIMEOUT_S) -> str:
     return log
 
 
-def _planned_jobs(cwd: Path, target: dict) -> collections.Counter:
+def _planned_jobs(cwd: Path) -> collections.Counter:
     """Jobs per rule from a dry run's "Job stats" table."""
-    log = _snakemake(
-        cwd, "-n", "--cores", "1", "-s", target["snakefile"], *target["args"], *target["targets"]
-    )
+    log = _snakemake(cwd, "-n", "--cores", "1", *TARGETS, *ARGS)
     table = log.split("Job stats:", 1)[1].split("total", 1)[0]
     rows = re.findall(r"^(\w+)\s+(\d+)\s*$", table, flags=re.MULTILINE)
     return collections.Counter({rule: int(n) for rule, n in rows})
@@ -95,7 +83,7 @@ def _slurm_profile(cwd: Path) -> Path:
 
 def _squeue() -> dict[str, dict[str, str]]:
     """Every job the controller still lists (finished ones included), by job id."""
-    fields = ["JobID", "Name", "State", "TimeLimit", "tres-per-job", "Comment"]
+    fields = ["JobID", "Name", "State", "TimeLimit", "MinMemory", "tres-per-job", "Comment"]
     out = subprocess.run(
         ["squeue", "-h", "-t", "all", "-O", ",".join(f"{f}:|" for f in fields)],
         capture_output=True,
@@ -116,30 +104,37 @@ def _rule(comment: str) -> str:
     return match.group(1)
 
 
-def test_target_runs_through_sbatch_and_matches_a_local_run(tmp_path):
+def _check_jobs(jobs: list[dict[str, str]], planned: collections.Counter, log: str) -> None:
+    """Every planned job went through sbatch (but `localrules`), completed, and asked for the
+    expected resources."""
+    submitted = collections.Counter(re.findall(r"^rule (\w+):$", log, flags=re.MULTILINE))
+    local = collections.Counter(re.findall(r"^localrule (\w+):$", log, flags=re.MULTILINE))
+    assert submitted + local == planned
+    assert set(submitted) == {"train", "evaluate"}  # the rest are `localrules` (Snakefile)
+    assert collections.Counter(_rule(j["Comment"]) for j in jobs) == submitted
+    assert {j["State"] for j in jobs} == {"COMPLETED"}, jobs
+    assert len({j["Name"] for j in jobs}) == 1  # one Snakemake run (its run id) submitted all
+    for j in jobs:
+        rule = _rule(j["Comment"])
+        assert (j["tres-per-job"] == "gres:gpu:1") == (rule == "train"), j
+        assert j["TimeLimit"] == TIME_LIMITS.get(rule, DEFAULT_TIME_LIMIT), j
+        if rule == "train":  # 4096 + ceil(8 * 30 images * 32**2 / 1e6)
+            assert j["MinMemory"] == "4097M", j
+
+
+def test_table1_through_sbatch_matches_a_local_run(tmp_path):
     _require_slurm()
-    target = SLURM_TARGET
     local, cluster = _copy_workflow(tmp_path / "local"), _copy_workflow(tmp_path / "slurm")
-    planned = _planned_jobs(local, target)
-    run = ["-s", target["snakefile"], *target["args"], *target["targets"]]
-    _snakemake(local, "--cores", "2", *run)
+    planned = _planned_jobs(local)
+    _snakemake(local, "--cores", "2", *TARGETS, *ARGS)
 
     before = set(_squeue())
     start = time.monotonic()
     # The plugin waits 40 s before its first status check of each batch; 3 s keeps CI short.
     poll = ["--slurm-init-seconds-before-status-checks", "3"]
-    _snakemake(cluster, "--profile", str(_slurm_profile(cluster)), *poll, *run)
-    elapsed = time.monotonic() - start
-    print(f"SLURM run of {target['targets']}: {elapsed:.1f} s, {sum(planned.values())} jobs")
+    log = _snakemake(cluster, "--profile", str(_slurm_profile(cluster)), *poll, *TARGETS, *ARGS)
+    print(f"SLURM run: {time.monotonic() - start:.1f} s for {sum(planned.values())} jobs")
 
-    jobs = [j for jid, j in _squeue().items() if jid not in before]
-    assert collections.Counter(_rule(j["Comment"]) for j in jobs) == planned
-    assert {j["State"] for j in jobs} == {"COMPLETED"}, jobs
-    assert len({j["Name"] for j in jobs}) == 1  # one Snakemake run (its run id) submitted all
-    for j in jobs:
-        wants_gpu = _rule(j["Comment"]) in target["gpu_rules"]
-        assert (j["tres-per-job"] == "gres:gpu:1") == wants_gpu, j
-    limits = {j["Comment"]: j["TimeLimit"] for j in jobs}
-    assert {c: limits[c] for c in target["time_limits"]} == target["time_limits"]
-    for rel in target["compare"]:
+    _check_jobs([j for jid, j in _squeue().items() if jid not in before], planned, log)
+    for rel in COMPARE:
         assert (cluster / rel).read_bytes() == (local / rel).read_bytes(), rel
