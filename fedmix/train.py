@@ -27,9 +27,10 @@ from fedmix.config import RunConfig
 from fedmix.devices import resolve_device
 from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
 from fedmix.model import UNet
+from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
-__all__ = ["HISTORY_COLUMNS", "batch_dice_scores", "train_run"]
+__all__ = ["HISTORY_COLUMNS", "batch_dice_scores", "deterministic_cpu", "train_run"]
 
 log = logging.getLogger("fedmix.train")
 
@@ -70,9 +71,19 @@ def train_run(
     torch.set_num_threads(threads)
     with _device_context(device, gpu_slots, out_dir) as dev:
         if dev.type == "cpu":
-            torch.use_deterministic_algorithms(True)
+            deterministic_cpu()
         loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
         return loop.train()
+
+
+def deterministic_cpu() -> None:
+    """``torch.use_deterministic_algorithms(True)`` without its 1.5 s import of torch._inductor.
+
+    The public function also sets an Inductor flag, and importing Inductor to set it costs about
+    1.5 s per process (measured: ``python -X importtime``), a large part of a demo run. The CPU
+    path never compiles, so only the ATen flag is set here (compiled runs use the public call).
+    """
+    torch._C._set_deterministic_algorithms(True)
 
 
 @contextlib.contextmanager
@@ -108,10 +119,7 @@ class RoundLoop:
         self.globals = {g: [self._copy(m) for m in init] for g in groups}
         self.local = {c.name: [self._new_model() for _ in init] for c in self.clients}
         self.optims = {
-            c: [
-                torch.optim.Adam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay)
-                for m in models
-            ]
+            c: [FlatAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
             for c, models in self.local.items()
         }
         self.history: list[dict] = []
