@@ -71,19 +71,23 @@ def train_run(
     torch.set_num_threads(threads)
     with _device_context(device, gpu_slots, out_dir) as dev:
         if dev.type == "cpu":
-            deterministic_cpu()
+            deterministic_cpu(compiled=run.compile)
         loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
         return loop.train()
 
 
-def deterministic_cpu() -> None:
+def deterministic_cpu(compiled: bool = False) -> None:
     """``torch.use_deterministic_algorithms(True)`` without its 1.5 s import of torch._inductor.
 
     The public function also sets an Inductor flag, and importing Inductor to set it costs about
-    1.5 s per process (measured: ``python -X importtime``), a large part of a demo run. The CPU
-    path never compiles, so only the ATen flag is set here (compiled runs use the public call).
+    1.5 s per process (measured: ``python -X importtime``), a large part of a demo run. Without
+    ``torch.compile`` only the ATen flag matters, so only it is set; compiled runs use the
+    public call.
     """
-    torch._C._set_deterministic_algorithms(True)
+    if compiled:
+        torch.use_deterministic_algorithms(True)
+    else:
+        torch._C._set_deterministic_algorithms(True)
 
 
 @contextlib.contextmanager
@@ -128,7 +132,11 @@ class RoundLoop:
 
     def _new_model(self) -> torch.nn.Module:
         model = UNet(self.run.channels, self.run.width, self.run.levels).to(self.device)
-        return model.to(memory_format=torch.channels_last) if self.device.type == "cuda" else model
+        if self.device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        if self.run.compile:
+            model.compile()  # in place: state_dict keys stay those of the plain U-Net
+        return model
 
     def _copy(self, model):
         clone = self._new_model()
@@ -195,7 +203,8 @@ class RoundLoop:
         images, maps = views(
             client.images, [client.masks, client.box_masks], self.run.crop_size, self.run.flips, gen
         )
-        job: LocalJob | None = self.strategy.local_job(rnd, client, images, maps, group_models)
+        with self._autocast():  # pseudo-label passes at the training precision
+            job: LocalJob | None = self.strategy.local_job(rnd, client, images, maps, group_models)
         if job is None:
             return ClientStats(0, math.nan, client.n_train, math.nan)
         losses = []
