@@ -60,25 +60,27 @@ def plain_views(images: np.ndarray, maps: list, crop: int, flips: bool, gen: tor
     return out_images, out_maps
 
 
-def to_float_batch(arrays: list[np.ndarray]) -> torch.Tensor:
-    """Stack uint8 images on the host and scale to [0, 1]: float32 (B, C, h, w)."""
-    return torch.from_numpy(np.stack(arrays).astype(np.float32) / np.float32(255))
+def to_float_batch(arrays: list[np.ndarray], device="cpu") -> torch.Tensor:
+    """Stack uint8 images on the host, scale to [0, 1], copy to ``device``: float32 (B, C, h, w)."""
+    return torch.from_numpy(np.stack(arrays).astype(np.float32) / np.float32(255)).to(device)
 
 
 @torch.no_grad()
 def predict_one_by_one(model: torch.nn.Module, images: list[np.ndarray]) -> torch.Tensor:
-    """Thresholded prediction ``sigmoid(G(x)) > 0.5`` image by image: bool (N, h, w)."""
+    """Thresholded prediction ``sigmoid(G(x)) > 0.5`` image by image: bool (N, h, w) on the host."""
     model.eval()
-    out = [model(to_float_batch([img]))[0, 0] > 0 for img in images]
+    device = next(model.parameters()).device
+    out = [(model(to_float_batch([img], device))[0, 0] > 0).cpu() for img in images]
     model.train()
     return torch.stack(out)
 
 
 class PlainLoop:
-    """Global and local models of a run, trained round by round in the plain style (CPU, fp32).
+    """Global and local models of a run, trained round by round in the plain style (fp32).
 
     ``initial`` holds the stream models' initial state dicts (as the fast loop's globals) so
-    both paths can start from the same weights.
+    both paths can start from the same weights. Models live on ``device``; data stay on the
+    host and every batch is copied over, as in the original code.
     """
 
     def __init__(
@@ -87,8 +89,9 @@ class PlainLoop:
         clients: list[ClientData],
         selection: list[EvalData],
         initial: list[dict],
+        device="cpu",
     ):
-        self.run, self.strategy = run, make_strategy(run)
+        self.run, self.strategy, self.device = run, make_strategy(run), torch.device(device)
         if self.strategy.proximal_mu > 0 or run.algorithm in ("fedst", "fedrgd", "local"):
             raise ValueError(f"the plain path covers fedavg and fedmix, not {run.algorithm!r}")
         self.clients = [_to_numpy(c) for c in clients]
@@ -108,7 +111,7 @@ class PlainLoop:
     def _model(self, state: dict) -> torch.nn.Module:
         model = UNet(self.run.channels, self.run.width, self.run.levels)
         model.load_state_dict(state)
-        return model
+        return model.to(self.device)
 
     def round(self, rnd: int) -> dict[str, ClientStats]:
         """One round: local training of every client, aggregation, validation (per-image)."""
@@ -128,7 +131,9 @@ class PlainLoop:
             c["images"], [c["masks"], c["box_masks"]], self.run.crop_size, self.run.flips, gen
         )
         if c["supervision"] == "L":
-            targets = [torch.from_numpy(np.stack(masks)).float()] * self.strategy.streams
+            targets = [
+                torch.from_numpy(np.stack(masks)).float().to(self.device)
+            ] * self.strategy.streams
         elif self.run.algorithm != "fedmix":
             return ClientStats(0, math.nan, len(images), math.nan)
         else:
@@ -149,7 +154,7 @@ class PlainLoop:
             if not kept:
                 return ClientStats(0, math.nan, len(images), math.nan)
             images = [images[i] for i in kept]
-            targets = [lab1[keep].float(), lab2[keep].float()]
+            targets = [lab1[keep].float().to(self.device), lab2[keep].float().to(self.device)]
         losses = [
             self._local_epochs(model, opt, images, target, gen, global_model)
             for model, opt, target, global_model in zip(
@@ -167,7 +172,7 @@ class PlainLoop:
             order = torch.randperm(n, generator=gen).tolist()
             for start in range(0, n, bs):
                 idx = order[start : start + bs]
-                x = to_float_batch([images[i] for i in idx])
+                x = to_float_batch([images[i] for i in idx], self.device)
                 probs = torch.sigmoid(model(x))
                 loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
                 opt.zero_grad()
