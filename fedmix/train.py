@@ -26,7 +26,7 @@ from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
 from fedmix.devices import resolve_device
 from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
-from fedmix.model import UNet
+from fedmix.model import UNet, inference_batch
 from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
@@ -211,7 +211,7 @@ class RoundLoop:
         for s, (model, opt) in enumerate(
             zip(self.local[client.name], self.optims[client.name], strict=True)
         ):
-            model.load_state_dict(group_models[s].state_dict())
+            _copy_weights(model, group_models[s])
             target = None if job.targets is None else job.targets[s]
             mean_loss = self._local_epochs(model, opt, job, target, group_models[s], gen)
             if not math.isfinite(mean_loss):
@@ -274,8 +274,9 @@ class RoundLoop:
             model = self.globals[self.strategy.group(data.name)][0]
             model.eval()
             preds = []
-            for start in range(0, data.images.shape[0], 256):
-                x = data.images[start : start + 256].float().div_(255)
+            step = inference_batch(data.images, self.run.width)
+            for start in range(0, data.images.shape[0], step):
+                x = data.images[start : start + step].float().div_(255)
                 with self._autocast():
                     preds.append(model(x)[:, 0] > 0)
             model.train()
@@ -346,6 +347,17 @@ def _fmt(value):
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.6f}"
     return value
+
+
+@torch.no_grad()
+def _copy_weights(dst: torch.nn.Module, src: torch.nn.Module) -> None:
+    """``dst.load_state_dict(src.state_dict())`` for two models of one architecture, in one
+    foreach copy (the state-dict round trip cost about 2% of a demo round)."""
+    dst_t = [*dst.parameters(), *dst.buffers()]
+    src_t = [*src.parameters(), *src.buffers()]
+    if len(dst_t) != len(src_t):
+        raise ValueError(f"models differ: {len(dst_t)} vs {len(src_t)} tensors")
+    torch._foreach_copy_(dst_t, src_t)
 
 
 def _to_cpu(obj):

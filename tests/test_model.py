@@ -3,7 +3,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fedmix.model import UNet, bilinear_matrix, bilinear_upsample, count_parameters
+from fedmix.model import (
+    UNet,
+    bilinear_matrix,
+    bilinear_upsample,
+    count_parameters,
+    inference_batch,
+)
 
 torch.set_num_threads(1)
 
@@ -106,3 +112,9 @@ def test_upsample_first_used_in_inference_mode_still_trains():
     y = x.clone().requires_grad_()
     bilinear_upsample(y, (6, 10)).sum().backward()
     assert y.grad is not None and y.grad.shape == y.shape
+
+
+def test_inference_batch_keeps_first_activation_within_one_mebibyte_on_cpu():
+    assert inference_batch(torch.zeros(54, 1, 32, 32, dtype=torch.uint8), 8) == 32
+    assert inference_batch(torch.zeros(1, 1, 64, 64), 16) == 4
+    assert inference_batch(torch.zeros(1, 1, 1024, 1024), 64) == 1  # never 0
