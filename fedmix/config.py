@@ -211,6 +211,7 @@ class RunConfig:
     warmup_fraction: float = 0.5
     labelled_weight: float = 0.9
     confidence: float = 0.9
+    compile: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -276,6 +277,7 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         warmup_fraction=hyper.get("warmup_fraction", 0.5),
         labelled_weight=hyper.get("labelled_weight", 0.9),
         confidence=hyper.get("confidence", 0.9),
+        compile=training["compile"],
     )
 
 

@@ -14,20 +14,81 @@ Encoder width at level k is ``min(width * 2**k, 8 * width)``. Each decoder block
 halves its input channels (``mid = in // 2``) and its second conv outputs the width of the next
 shallower encoder level (the top block outputs ``width``): the classic "bilinear" U-Net.
 Every conv is 3x3, padding 1, followed by ``GroupNorm(C // 2, C)`` and ReLU.
+
+Bilinear upsampling (``align_corners=True``) is a linear map per axis; on the CPU it runs as two
+small matrix products ``A_h @ x @ A_w^T`` (:func:`bilinear_upsample`), whose backward is much
+cheaper there than ``F.interpolate``'s (about 6% of a training step at width 8, 32 x 32). On
+other devices ``F.interpolate`` computes the same map.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["UNet", "count_parameters"]
+__all__ = ["UNet", "bilinear_matrix", "bilinear_upsample", "count_parameters", "inference_batch"]
 
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable scalars in ``model`` (parameters with ``requires_grad``)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def inference_batch(images: torch.Tensor, width: int) -> int:
+    """Images per forward pass when only predicting: (N, C, H, W) ``images``, U-Net ``width``.
+
+    GPU: 256. CPU: as many as keep the first level's fp32 activation (batch x width x H x W)
+    within 1 MiB, so it stays in a core's L2 cache: 32 at width 8 and 32 x 32, where one pass
+    over 54 images took 30% longer than passes of 32 (measured on the demo's 2-core VM).
+    """
+    if images.device.type != "cpu":
+        return 256
+    h, w = images.shape[-2:]
+    return max(1, 2**18 // (width * h * w))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_matrix(n_in: int, n_out: int, dtype: torch.dtype, device: torch.device):
+    with torch.inference_mode(False):  # a cached inference tensor could not enter autograd later
+        return bilinear_matrix(n_in, n_out).to(dtype=dtype, device=device)
+
+
+def bilinear_matrix(n_in: int, n_out: int) -> torch.Tensor:
+    """Interpolation matrix ``A`` (n_out, n_in) of 1-D linear resampling, ``align_corners=True``.
+
+    Output ``i`` sits at source coordinate ``u = i (n_in - 1) / (n_out - 1)`` and is
+    ``(1 - f) x[floor(u)] + f x[floor(u) + 1]`` with ``f = u - floor(u)``; each row sums to 1.
+    Built in float64, so that cast to float32 it matches ``F.interpolate``'s weights.
+    """
+    if n_in < 1 or n_out < 1:
+        raise ValueError(f"bilinear_matrix needs sizes >= 1, got n_in={n_in}, n_out={n_out}")
+    scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    pos = torch.arange(n_out, dtype=torch.float64) * scale
+    lo = pos.floor().long().clamp(max=n_in - 1)
+    hi = (lo + 1).clamp(max=n_in - 1)
+    frac = pos - lo
+    rows = torch.arange(n_out)
+    a = torch.zeros(n_out, n_in, dtype=torch.float64)
+    a.index_put_((rows, lo), 1 - frac, accumulate=True)
+    a.index_put_((rows, hi), frac, accumulate=True)
+    return a
+
+
+def bilinear_upsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``F.interpolate(x, size, mode="bilinear", align_corners=True)`` for (N, C, h, w) ``x``.
+
+    CPU: ``A_h @ x @ A_w^T`` with :func:`bilinear_matrix` (same map, float32 rounding differs
+    in the last bits). Other devices: ``F.interpolate`` itself.
+    """
+    if x.device.type != "cpu":
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=True)
+    (h, w), (oh, ow) = x.shape[-2:], size
+    a_h = _cached_matrix(h, oh, x.dtype, x.device)
+    a_wt = _cached_matrix(w, ow, x.dtype, x.device).T
+    return torch.matmul(torch.matmul(a_h, x), a_wt)
 
 
 class DoubleConv(nn.Sequential):
@@ -109,6 +170,6 @@ class UNet(nn.Module):
         skips.pop()  # the bottleneck output is x itself
         for block in self.decoder:
             skip = skips.pop()
-            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=True)
+            x = bilinear_upsample(x, tuple(skip.shape[-2:]))
             x = block(torch.cat([skip, x], dim=1))
         return self.head(x)

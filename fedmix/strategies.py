@@ -18,6 +18,7 @@ import torch
 from fedmix.aggregation import fedavg_weights, fedmix_weights
 from fedmix.clients import ClientData
 from fedmix.config import RunConfig
+from fedmix.model import inference_batch
 from fedmix.pseudo import select_pseudo_labels
 
 __all__ = ["STRATEGIES", "ClientStats", "LocalJob", "Strategy", "make_strategy"]
@@ -153,7 +154,6 @@ class FedMix(Strategy):
 
     streams = 2
     allowed = "LBIU"
-    infer_batch = 256
 
     def local_job(self, rnd, client, images, maps, global_models):
         if client.supervision == "L":
@@ -186,8 +186,9 @@ class FedMix(Strategy):
         """Thresholded predictions (sigmoid > 0.5), in batches: bool (N, h, w)."""
         model.eval()
         out = []
-        for start in range(0, images.shape[0], self.infer_batch):
-            x = images[start : start + self.infer_batch].float().div_(255)
+        step = inference_batch(images, self.run.width)
+        for start in range(0, images.shape[0], step):
+            x = images[start : start + step].float().div_(255)
             out.append(model(x)[:, 0] > 0)  # sigmoid(z) > 0.5  <=>  z > 0
         model.train()
         return torch.cat(out)

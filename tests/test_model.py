@@ -1,8 +1,15 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from fedmix.model import UNet, count_parameters
+from fedmix.model import (
+    UNet,
+    bilinear_matrix,
+    bilinear_upsample,
+    count_parameters,
+    inference_batch,
+)
 
 torch.set_num_threads(1)
 
@@ -68,3 +75,46 @@ def test_xavier_init_zero_bias_and_groupnorm_halves():
 def test_bad_construction_raises(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         UNet(**kwargs)
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), [(4, 8), (5, 10), (3, 7), (1, 4), (6, 6)])
+def test_bilinear_matrix_rows_by_hand_and_sum_to_one(n_in, n_out):
+    a = bilinear_matrix(n_in, n_out)
+    assert a.shape == (n_out, n_in)
+    torch.testing.assert_close(a.sum(1), torch.ones(n_out, dtype=torch.float64))
+    # first and last outputs copy the first and last inputs (align_corners=True)
+    assert a[0, 0] == 1 and a[-1, -1] == 1
+
+
+def test_bilinear_matrix_two_to_four_by_hand():
+    # outputs at source coordinates 0, 1/3, 2/3, 1
+    expected = torch.tensor([[1, 0], [2 / 3, 1 / 3], [1 / 3, 2 / 3], [0, 1]], dtype=torch.float64)
+    torch.testing.assert_close(bilinear_matrix(2, 4), expected)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 4), (1, 2, 5, 3)])
+def test_bilinear_upsample_equals_interpolate_values_and_gradients(shape):
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    size = (2 * shape[2], 2 * shape[3])
+    ours = bilinear_upsample(x, size)
+    ref = F.interpolate(x, size=size, mode="bilinear", align_corners=True)
+    torch.testing.assert_close(ours, ref)
+    g = torch.randn_like(ref)
+    (gx,) = torch.autograd.grad(ours, x, g)
+    (rx,) = torch.autograd.grad(ref, x, g)
+    torch.testing.assert_close(gx, rx)
+
+
+def test_upsample_first_used_in_inference_mode_still_trains():
+    x = torch.randn(1, 1, 3, 5)  # a size no other test uses, so the cache starts empty
+    with torch.inference_mode():
+        bilinear_upsample(x, (6, 10))
+    y = x.clone().requires_grad_()
+    bilinear_upsample(y, (6, 10)).sum().backward()
+    assert y.grad is not None and y.grad.shape == y.shape
+
+
+def test_inference_batch_keeps_first_activation_within_one_mebibyte_on_cpu():
+    assert inference_batch(torch.zeros(54, 1, 32, 32, dtype=torch.uint8), 8) == 32
+    assert inference_batch(torch.zeros(1, 1, 64, 64), 16) == 4
+    assert inference_batch(torch.zeros(1, 1, 1024, 1024), 64) == 1  # never 0

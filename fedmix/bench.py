@@ -1,0 +1,296 @@
+"""``fedmix bench``: how fast the training path runs, and how close to the hardware's rate.
+
+Measured in one process on a synthetic federation written to a temporary directory (random
+images, I-B-L clients of the given sizes, tau = 0 so every weak sample is kept and every round
+does the most work):
+
+- one training step of the fast path (:meth:`fedmix.train.RoundLoop._local_epochs`: uint8 data
+  on the device, batched views, autocast at ``precision``): seconds, images/s, FLOPs counted by
+  ``torch.utils.flop_counter.FlopCounterMode`` (forward + backward), achieved TFLOP/s;
+- reference rates at the same precision: a square GEMM and a 3x3 convolution (forward). On an
+  H200 the GEMM is the ceiling; on a CPU a oneDNN convolution can beat MKL's GEMM, so the
+  ceiling there is the larger of the two (PERF_NOTES);
+- pseudo labels: images/s through both global models (batches of 256);
+- one FedMix round (training of all clients, pseudo labels, aggregation, validation);
+- the same step, pseudo labels and round on the plain path (:mod:`fedmix.naive`), and the ratios.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from fedmix.clients import views
+from fedmix.config import RunConfig
+from fedmix.devices import resolve_device
+from fedmix.io import write_h5
+from fedmix.naive import PlainLoop, plain_views, predict_one_by_one
+from fedmix.strategies import LocalJob
+from fedmix.train import RoundLoop, deterministic_cpu
+
+__all__ = ["BenchSize", "FIGURES", "format_table", "run_bench"]
+
+# Every figure the JSON holds (tests check them all).
+FIGURES = (
+    "flops_per_step",
+    "step_s",
+    "train_images_per_s",
+    "achieved_tflops",
+    "gemm_tflops",
+    "conv_ref_tflops",
+    "ceiling_tflops",
+    "ratio_to_ceiling",
+    "ratio_to_gemm",
+    "pseudo_images_per_s",
+    "round_s",
+    "naive_step_s",
+    "naive_train_images_per_s",
+    "naive_pseudo_images_per_s",
+    "naive_round_s",
+    "speedup_step",
+    "speedup_pseudo",
+    "speedup_round",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchSize:
+    """What to measure: crop ``size`` (from images of ``image_size``), U-Net, batch, clients."""
+
+    size: int = 224
+    image_size: int = 256
+    width: int = 64
+    levels: int = 5
+    batch: int = 16
+    clients: tuple[int, ...] = (48, 40, 16)
+    steps: int = 4  # training steps per timed epoch
+    repeats: int = 3  # timed repetitions; medians are reported
+    gemm_n: int = 8192
+    conv_channels: int = 256
+
+
+SMALL = dict(size=64, image_size=72, width=16, gemm_n=1024, conv_channels=128)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_time(fn: Callable[[], object], device, repeats: int) -> float:
+    fn()  # warm-up (allocations, kernel selection, compilation)
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def reference_rates(device, dtype, gemm_n: int, conv_channels: int, repeats: int):
+    """TFLOP/s of an n x n GEMM and of a 3x3 conv (16, C, 32, 32) -> (16, C, 32, 32), forward."""
+    a = torch.randn(gemm_n, gemm_n, device=device, dtype=dtype)
+    b = torch.randn(gemm_n, gemm_n, device=device, dtype=dtype)
+    gemm = 2 * gemm_n**3 / _median_time(lambda: a @ b, device, repeats) / 1e12
+    x = torch.randn(16, conv_channels, 32, 32, device=device, dtype=dtype)
+    w = torch.randn(conv_channels, conv_channels, 3, 3, device=device, dtype=dtype)
+    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    x, w = x.contiguous(memory_format=fmt), w.contiguous(memory_format=fmt)
+    flops = 2 * 16 * 32 * 32 * conv_channels**2 * 9
+
+    def conv():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(x, w, padding=1)
+
+    return gemm, flops / _median_time(conv, device, repeats) / 1e12
+
+
+def write_federation(root: Path, size: BenchSize, seed: int = 0) -> tuple[list, list]:
+    """Random I-B-L clients (train) and small validation files; returns their paths."""
+    rng = np.random.default_rng(seed)
+    s = size.image_size
+    train, val = [], []
+    for name, sup, n in zip(("i", "b", "l"), "IBL", size.clients, strict=True):
+        images = rng.integers(0, 256, (n, 1, s, s), dtype=np.uint8)
+        arrays = {"images": images, "sample_ids": np.array([f"{name}{k}" for k in range(n)])}
+        if sup == "L":
+            arrays["masks"] = (rng.random((n, s, s)) < 0.3).astype(np.uint8)
+        elif sup == "B":
+            arrays["boxes"] = np.tile(np.array([[s // 4, s // 4, 3 * s // 4, 3 * s // 4]]), (n, 1))
+            arrays["box_valid"] = np.ones(n, np.uint8)
+        else:
+            arrays["lesion"] = np.ones(n, np.uint8)
+            arrays["diagnosis"] = np.ones(n, np.uint8)
+        train.append(write_h5(root / f"{name}.{sup}.h5", arrays, {"supervision": sup}))
+        nv = max(2, n // 8)
+        val_arrays = {
+            "images": rng.integers(0, 256, (nv, 1, s, s), dtype=np.uint8),
+            "masks": (rng.random((nv, s, s)) < 0.3).astype(np.uint8),
+            "lesion": np.ones(nv, np.uint8),
+            "diagnosis": np.ones(nv, np.uint8),
+            "sample_ids": np.array([f"{name}v{k}" for k in range(nv)]),
+        }
+        val.append(write_h5(root / f"{name}.val.h5", val_arrays, {"split": "val"}))
+    return [str(p) for p in train], [str(p) for p in val]
+
+
+def bench_run_config(size: BenchSize, precision: str, compile: bool) -> RunConfig:
+    return RunConfig(
+        task="bench", method="fedmix-tmi", algorithm="fedmix", setting="I-B-L", seed=0,
+        clients=("i", "b", "l"), supervision=("I", "B", "L"), data="random (bench)",
+        image_size=size.image_size, channels=1, rounds=2, local_epochs=1,
+        batch_size=size.batch, crop_size=size.size, flips=True, lr=1e-3, weight_decay=1e-4,
+        width=size.width, levels=size.levels, selection="validation", checkpoint_every=1000,
+        precision=precision, variant="tmi", tau=0.0, box_tau=0.0, compile=compile,
+    )  # fmt: skip
+
+
+def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
+              compile: bool = False) -> dict:  # fmt: skip
+    """Measure every figure of :data:`FIGURES` (plus the settings used) and return them."""
+    dev = resolve_device(device)
+    if dev.type == "cpu":
+        deterministic_cpu(compiled=compile)
+    run = bench_run_config(size, precision, compile)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_files, val_files = write_federation(Path(tmp), size)
+        loop = RoundLoop(run, train_files, val_files, Path(tmp) / "out", dev)
+        initial = [
+            {k: v.clone() for k, v in m.state_dict().items()} for m in loop.globals["global"]
+        ]
+        plain = PlainLoop(run, loop.clients, loop.selection, initial, device=dev)
+        out = _fast_figures(loop, size, dev)
+        out |= _naive_figures(plain, size, dev)
+        out["round_s"] = _median_time(lambda: loop.round(1), dev, max(1, size.repeats - 1))
+        out["naive_round_s"] = _median_time(lambda: plain.round(1), dev, 1)
+    bf16 = precision == "bf16" or (precision == "auto" and dev.type == "cuda")
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    out["gemm_tflops"], out["conv_ref_tflops"] = reference_rates(
+        dev, dtype, size.gemm_n, size.conv_channels, size.repeats
+    )
+    out["ceiling_tflops"] = (
+        out["gemm_tflops"]
+        if dev.type == "cuda"
+        else max(out["gemm_tflops"], out["conv_ref_tflops"])
+    )
+    out["ratio_to_ceiling"] = out["achieved_tflops"] / out["ceiling_tflops"]
+    out["ratio_to_gemm"] = out["achieved_tflops"] / out["gemm_tflops"]
+    out["speedup_step"] = out["naive_step_s"] / out["step_s"]
+    out["speedup_pseudo"] = out["pseudo_images_per_s"] / out["naive_pseudo_images_per_s"]
+    out["speedup_round"] = out["naive_round_s"] / out["round_s"]
+    settings = dataclasses.asdict(size) | {
+        "device": str(dev),
+        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+        "threads": torch.get_num_threads(),
+        "precision": "bf16" if bf16 else "fp32",
+        "compile": compile,
+        "torch": torch.__version__,
+    }
+    return settings | {k: out[k] for k in FIGURES}
+
+
+def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
+    client = loop.clients[-1]  # the L client
+    n = size.batch * size.steps
+    idx = torch.arange(n, device=dev) % client.n_train
+    gen = torch.Generator().manual_seed(0)
+    images, (masks, _) = views(client.images[idx], [client.masks[idx], None], size.size, True, gen)
+    job = LocalJob(images, [masks.float()], n)
+    model, opt = loop.local[client.name][0], loop.optims[client.name][0]
+    global_model = loop.globals["global"][0]
+    step_s = _median_time(
+        lambda: loop._local_epochs(model, opt, job, job.targets[0], global_model, gen),
+        dev, size.repeats,
+    ) / size.steps  # fmt: skip
+    one = LocalJob(images[: size.batch], [masks[: size.batch].float()], size.batch)
+    with FlopCounterMode(display=False) as counter:
+        loop._local_epochs(model, opt, one, one.targets[0], global_model, gen)
+    flops = counter.get_total_flops()
+    weak = loop.clients[0]
+    crops, _ = views(weak.images, [None], size.size, True, gen)
+
+    def pseudo():
+        with loop._autocast():
+            return [loop.strategy._predict(g, crops) for g in loop.globals["global"]]
+
+    pseudo_s = _median_time(pseudo, dev, size.repeats)
+    return {
+        "flops_per_step": flops,
+        "step_s": step_s,
+        "train_images_per_s": size.batch / step_s,
+        "achieved_tflops": flops / step_s / 1e12,
+        "pseudo_images_per_s": weak.n_train / pseudo_s,
+    }
+
+
+def _naive_figures(plain: PlainLoop, size: BenchSize, dev) -> dict:
+    c = plain.clients[-1]
+    n = size.batch * size.steps
+    pick = np.arange(n) % len(c["images"])
+    gen = torch.Generator().manual_seed(0)
+    model, opt = plain.local[c["name"]][0], plain.optims[c["name"]][0]
+    global_model = plain.globals[0]
+
+    def epoch():  # views are part of the plain step: the original augments every epoch
+        images, (masks, _) = plain_views(c["images"][pick], [c["masks"][pick], None],
+                                         size.size, True, gen)  # fmt: skip
+        target = torch.from_numpy(np.stack(masks)).float().to(dev)
+        plain._local_epochs(model, opt, images, target, gen, global_model)
+
+    step_s = _median_time(epoch, dev, max(1, size.repeats - 1)) / size.steps
+    weak = plain.clients[0]
+    crops, _ = plain_views(weak["images"], [None], size.size, True, gen)
+    pseudo_s = _median_time(
+        lambda: [predict_one_by_one(g, crops) for g in plain.globals], dev, 1
+    )  # fmt: skip
+    return {
+        "naive_step_s": step_s,
+        "naive_train_images_per_s": size.batch / step_s,
+        "naive_pseudo_images_per_s": len(weak["images"]) / pseudo_s,
+    }
+
+
+def format_table(result: dict) -> str:
+    """Human-readable table of a :func:`run_bench` result."""
+    r = result
+    rows = [
+        ("training step (s)", r["step_s"], r["naive_step_s"], r["speedup_step"]),
+        ("training images/s", r["train_images_per_s"], r["naive_train_images_per_s"],
+         r["speedup_step"]),
+        ("pseudo-label images/s (2 models)", r["pseudo_images_per_s"],
+         r["naive_pseudo_images_per_s"], r["speedup_pseudo"]),
+        ("FedMix round (s)", r["round_s"], r["naive_round_s"], r["speedup_round"]),
+    ]  # fmt: skip
+    head = (
+        f"fedmix bench on {r['device_name']} ({r['device']}, {r['threads']} thread(s), "
+        f"{r['precision']}, torch {r['torch']}): crop {r['size']} of {r['image_size']}, "
+        f"width {r['width']}, levels {r['levels']}, batch {r['batch']}, clients {r['clients']}"
+    )
+    lines = [head, "", f"{'figure':34s} {'fast':>12s} {'naive':>12s} {'fast/naive':>11s}"]
+    lines += [f"{a:34s} {b:12.4g} {c:12.4g} {d:10.2f}x" for a, b, c, d in rows]
+    lines += [
+        "",
+        f"FLOPs per training step (fwd+bwd)  {r['flops_per_step'] / 1e9:12.3f} GFLOP",
+        f"achieved                           {r['achieved_tflops']:12.4f} TFLOP/s",
+        f"GEMM ({r['gemm_n']}^2, same precision)   {r['gemm_tflops']:12.4f} TFLOP/s",
+        f"3x3 conv reference ({r['conv_channels']} ch)      {r['conv_ref_tflops']:12.4f} TFLOP/s",
+        f"achieved / ceiling                 {r['ratio_to_ceiling']:12.3f}"
+        f"   (ceiling {r['ceiling_tflops']:.4f} TFLOP/s; vs GEMM {r['ratio_to_gemm']:.3f})",
+    ]
+    return "\n".join(lines)
+
+
+def save_json(result: dict, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,63 @@
+"""The fast path (fedmix.train) and the plain path (fedmix.naive) compute the same round."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_run
+
+from fedmix import naive, train
+from fedmix.clients import load_client, views
+
+
+def test_plain_views_equal_batched_views():
+    gen_a, gen_b = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    images = torch.randint(0, 256, (5, 2, 9, 7), dtype=torch.uint8, generator=torch.Generator())
+    masks = images[:, 0] > 128
+    fast_img, (fast_mask,) = views(images, [masks], 6, True, gen_a)
+    plain_img, (plain_mask,) = naive.plain_views(images.numpy(), [masks.numpy()], 6, True, gen_b)
+    assert torch.equal(fast_img, torch.from_numpy(np.stack(plain_img)))
+    assert torch.equal(fast_mask, torch.from_numpy(np.stack(plain_mask)))
+
+
+@pytest.mark.parametrize(
+    ("setting", "overrides"),
+    [("I-B-L", {"tau": 0.0}), ("B-B-L", {"variant": "arxiv", "method": "fedmix-arxiv"})],
+)
+def test_fast_and_plain_rounds_give_the_same_losses_and_weights(
+    tmp_path, tiny_task, setting, overrides
+):
+    tr, val, _ = tiny_task(setting)
+    run = tiny_run(setting=setting, rounds=2, batch_size=3, **overrides)
+    torch.set_num_threads(1)
+    fast = train.RoundLoop(run, tr, val, tmp_path / "fast", torch.device("cpu"))
+    initial = [{k: v.clone() for k, v in m.state_dict().items()} for m in fast.globals["global"]]
+    plain = naive.PlainLoop(run, fast.clients, fast.selection, initial)
+    for rnd in range(2):
+        fast.round(rnd)
+        stats = plain.round(rnd)
+        rows = fast.history[-len(run.clients) :]
+        for row, (name, st) in zip(rows, stats.items(), strict=True):
+            assert row["client"] == name and row["n_samples"] == st.n_samples
+            for got, want in ((row["train_loss"], st.loss), (row["train_loss_stream2"], st.loss2)):
+                assert (math.isnan(got) and math.isnan(want)) or math.isclose(
+                    got, want, rel_tol=1e-5, abs_tol=1e-6
+                ), (rnd, name, got, want)
+            assert math.isclose(row["val_dice"], plain.val_dice[name], abs_tol=1e-6)
+    assert any(row["n_samples"] > 0 for row in fast.history if row["supervision"] != "L")
+    for g_fast, g_plain in zip(fast.globals["global"], plain.globals, strict=True):
+        for (name, a), b in zip(
+            g_fast.state_dict().items(), g_plain.state_dict().values(), strict=True
+        ):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_plain_path_refuses_strategies_it_does_not_cover(tiny_task):
+    tr, _, _ = tiny_task("U-U-L")
+    run = tiny_run(method="fedst", algorithm="fedst", setting="U-U-L")
+    client = load_client(tr[2], "c", "L", "cpu")
+    with pytest.raises(ValueError, match="fedst"):
+        naive.PlainLoop(run, [client], [], [])
