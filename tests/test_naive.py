@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_run
+from tinyfed import tiny_run
 
 from fedmix import naive, train
 from fedmix.clients import load_client, views
