@@ -78,7 +78,7 @@ class BenchSize:
     conv_channels: int = 256
 
 
-SMALL = dict(size=64, image_size=72, width=16, gemm_n=1024, conv_channels=128)
+SMALL = dict(size=64, image_size=80, width=16, gemm_n=1024, conv_channels=128)
 
 
 def _sync(device: torch.device) -> None:
@@ -159,6 +159,12 @@ def bench_run_config(size: BenchSize, precision: str, compile: bool) -> RunConfi
 def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
               compile: bool = False) -> dict:  # fmt: skip
     """Measure every figure of :data:`FIGURES` (plus the settings used) and return them."""
+    step = 2 ** (size.levels - 1)
+    if size.size % step or size.image_size % step or size.size > size.image_size:
+        raise ValueError(
+            f"bench sizes: crop {size.size} and image {size.image_size} must be multiples of "
+            f"{step} (levels {size.levels}; validation sees whole images) with crop <= image"
+        )
     dev = resolve_device(device)
     if dev.type == "cpu":
         deterministic_cpu(compiled=compile)

@@ -37,7 +37,7 @@ import torch
 from fedmix.bench import BenchSize, bench_run_config, write_federation
 from fedmix.naive import PlainLoop
 from fedmix.train import RoundLoop
-size = BenchSize(size=64, image_size=72, width=16, clients=(24, 20, 16))
+size = BenchSize(size=64, image_size=80, width=16, clients=(24, 20, 16))
 lines = []
 for precision in ("fp32", "bf16"):
     run = bench_run_config(size, precision, False)

@@ -40,3 +40,10 @@ def test_bad_client_sizes_are_refused_naming_the_value(bad, capsys):
     with pytest.raises(SystemExit):
         cli.main(["bench", "--clients", bad])
     assert bad in capsys.readouterr().err
+
+
+def test_sizes_the_unet_cannot_take_are_refused_before_any_work():
+    from fedmix.bench import BenchSize, run_bench
+
+    with pytest.raises(ValueError, match="multiples of 16"):
+        run_bench(BenchSize(size=64, image_size=72, width=4), device="cpu")
