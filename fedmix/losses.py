@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["confident_bce", "proximal_term", "soft_dice_loss"]
@@ -43,34 +44,32 @@ def soft_dice_loss(
 
 
 def confident_bce(
-    probs_student: torch.Tensor, probs_teacher: torch.Tensor, confidence: float = 0.9
+    logits_student: torch.Tensor, probs_teacher: torch.Tensor, confidence: float = 0.9
 ) -> torch.Tensor:
     """BCE of the student against the teacher's confident pixels (FedST self-training).
 
     Pseudo label per pixel: 1 where ``teacher > confidence``, 0 where ``teacher < 1 - confidence``;
     other pixels are ignored. The loss is ``-mean(y log p + (1 - y) log(1 - p))`` over the kept
-    pixels of the whole batch (logs clamped at -100, as in ``F.binary_cross_entropy``).
-    With no kept pixel the loss is ``0 * sum(p)``: zero, but still part of the graph so that
-    ``backward()`` works and gives zero gradients. The teacher gets no gradient.
+    pixels of the whole batch, with ``p = sigmoid(logits_student)``. It is computed from the
+    logits (``F.binary_cross_entropy_with_logits``): a saturated sigmoid then gives a finite
+    gradient, where ``log(p)`` of a probability that underflowed to 0 gives NaN gradients even
+    behind a clamp. With no kept pixel the loss is zero (and so are the gradients). The mask is
+    applied arithmetically, so the function never waits for the device. The teacher gets no
+    gradient.
 
     Args:
-        probs_student: float (N, 1, H, W) or (N, H, W), e.g. predicted on a gamma-shifted image.
-        probs_teacher: same shape, the prediction that defines the labels.
+        logits_student: float (N, 1, H, W) or (N, H, W), e.g. predicted on a gamma-shifted image.
+        probs_teacher: same shape, the probabilities that define the labels.
         confidence: in (0.5, 1).
     """
-    _check_pair(probs_student, probs_teacher, "probs_student and probs_teacher")
+    _check_pair(logits_student, probs_teacher, "logits_student and probs_teacher")
     if not 0.5 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0.5, 1), got {confidence}")
     teacher = probs_teacher.detach()
-    positive = teacher > confidence
-    kept = positive | (teacher < 1.0 - confidence)
-    if not bool(kept.any()):
-        return probs_student.sum() * 0.0
-    p, y = probs_student[kept], positive[kept].to(probs_student.dtype)
-    # written out rather than F.binary_cross_entropy, which refuses to run under autocast
-    log_p = torch.log(p).clamp(min=-100.0)
-    log_1mp = torch.log1p(-p).clamp(min=-100.0)
-    return -(y * log_p + (1.0 - y) * log_1mp).mean()
+    positive = (teacher > confidence).to(logits_student.dtype)
+    kept = positive + (teacher < 1.0 - confidence).to(logits_student.dtype)
+    per_pixel = F.binary_cross_entropy_with_logits(logits_student, positive, reduction="none")
+    return (per_pixel * kept).sum() / kept.sum().clamp_min(1.0)
 
 
 def proximal_term(

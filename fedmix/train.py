@@ -253,8 +253,8 @@ class RoundLoop:
         with torch.no_grad():
             teacher = torch.sigmoid(model(x).float())
         gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
-        student = torch.sigmoid(model(x.clamp_min(1e-6).pow(gamma)).float())
-        return confident_bce(student, teacher, self.run.confidence)
+        student_logits = model(x.clamp_min(1e-6).pow(gamma)).float()
+        return confident_bce(student_logits, teacher, self.run.confidence)
 
     def _autocast(self):
         bf16 = self.run.precision == "bf16" or (

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -30,29 +32,34 @@ def test_soft_dice_disjoint_is_almost_one_and_errors():
 
 def test_confident_bce_uses_only_confident_pixels():
     teacher = torch.tensor([[[0.95, 0.05, 0.5, 0.92]]])
-    student = torch.tensor([[[0.8, 0.3, 0.01, 0.6]]], requires_grad=True)
-    loss = confident_bce(student, teacher, confidence=0.9)
-    expected = (
-        -(
-            torch.log(torch.tensor(0.8))
-            + torch.log(torch.tensor(0.7))
-            + torch.log(torch.tensor(0.6))
-        )
-        / 3
-    )
-    torch.testing.assert_close(loss, expected)
+    probs = torch.tensor([[[0.8, 0.3, 0.01, 0.6]]])
+    logits = torch.logit(probs).requires_grad_()
+    loss = confident_bce(logits, teacher, confidence=0.9)
+    expected = -(math.log(0.8) + math.log(0.7) + math.log(0.6)) / 3
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
     loss.backward()
-    assert student.grad[0, 0, 2] == 0  # the uncertain pixel gives no gradient
+    assert logits.grad[0, 0, 2] == 0  # the uncertain pixel gives no gradient
 
 
 def test_confident_bce_without_confident_pixel_is_zero_with_graph():
-    student = torch.full((1, 1, 2, 2), 0.3, requires_grad=True)
-    loss = confident_bce(student, torch.full((1, 1, 2, 2), 0.5))
+    logits = torch.full((1, 1, 2, 2), -0.8, requires_grad=True)
+    loss = confident_bce(logits, torch.full((1, 1, 2, 2), 0.5))
     assert loss.item() == 0.0
     loss.backward()
-    assert torch.count_nonzero(student.grad) == 0
+    assert torch.count_nonzero(logits.grad) == 0
     with pytest.raises(ValueError, match="confidence"):
-        confident_bce(student, student, confidence=0.4)
+        confident_bce(logits, logits, confidence=0.4)
+
+
+def test_confident_bce_saturated_student_has_finite_gradient():
+    # sigmoid(-200) underflows to 0 in float32: log(p) would be -inf and its gradient NaN
+    logits = torch.tensor([[[-200.0, 200.0, 0.0]]], requires_grad=True)
+    teacher = torch.tensor([[[0.99, 0.01, 0.5]]])  # labels 1, 0, ignored
+    loss = confident_bce(logits, teacher)
+    loss.backward()
+    assert loss.item() == pytest.approx(200.0, rel=1e-4)  # mean of two losses of 200
+    assert torch.isfinite(logits.grad).all()
+    torch.testing.assert_close(logits.grad, torch.tensor([[[-0.5, 0.5, 0.0]]]))
 
 
 def test_proximal_term_hand_computed_and_gradient():
@@ -79,10 +86,3 @@ def test_proximal_term_errors():
         proximal_term(model, model.state_dict(), mu=-1.0)
     with pytest.raises(ValueError, match="1 tensors"):
         proximal_term(model, [model.weight], mu=0.1)
-
-
-def test_confident_bce_matches_torch_bce_with_saturated_probs():
-    student = torch.tensor([[[1.0, 0.0, 0.3]]])
-    teacher = torch.tensor([[[0.0, 1.0, 0.99]]])
-    expected = torch.nn.functional.binary_cross_entropy(student, torch.tensor([[[0.0, 1.0, 1.0]]]))
-    torch.testing.assert_close(confident_bce(student, teacher), expected)  # both clamp at 100
