@@ -8,6 +8,7 @@ from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 config = validate_config(config)
 
 TASKS = sorted(config["tasks"])
+SEEDS = config["seeds"]
 SETTING_RE = "[LBIU](-[LBIU])*"
 SYNTHETIC_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "synthetic"]
 REAL_TASKS = [t for t in TASKS if config["tasks"][t]["source"] != "synthetic"]

@@ -1,23 +1,33 @@
-# Stage 4: evaluation of a run's checkpoints (best on validation, and final) on every client's
-# test split. One job scores both, so the torch start-up is paid once per run.
+# Stage 4: evaluation of every seed's checkpoints (best on validation, and final) of one
+# (task, method, setting) row on every client's test split. One job scores the whole row, so
+# the torch start-up (about 3 s, more than the scoring) is paid once per row, not per run.
 
 
 rule evaluate:
     input:
-        best="results/{task}/{method}/{setting}/seed{seed}/best.pt",
-        final="results/{task}/{method}/{setting}/seed{seed}/final.pt",
+        best=expand("results/{{task}}/{{method}}/{{setting}}/seed{seed}/best.pt", seed=SEEDS),
+        final=expand("results/{{task}}/{{method}}/{{setting}}/seed{seed}/final.pt", seed=SEEDS),
         test=lambda wc: split_files(wc.task, "test"),
     output:
-        best="results/{task}/{method}/{setting}/seed{seed}/eval_best.csv",
-        best_clients="results/{task}/{method}/{setting}/seed{seed}/eval_best_clients.csv",
-        final="results/{task}/{method}/{setting}/seed{seed}/eval_final.csv",
-        final_clients="results/{task}/{method}/{setting}/seed{seed}/eval_final_clients.csv",
+        best=expand(
+            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_best.csv", seed=SEEDS
+        ),
+        best_clients=expand(
+            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_best_clients.csv", seed=SEEDS
+        ),
+        final=expand(
+            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_final.csv", seed=SEEDS
+        ),
+        final_clients=expand(
+            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_final_clients.csv",
+            seed=SEEDS,
+        ),
     params:
         runtime=config["runtime"],
     threads: 1
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/{method}/{setting}/seed{seed}/evaluate.log",
+        "logs/{task}/{method}/{setting}/evaluate.log",
     script:
         "../scripts/evaluate.py"
