@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="training-step throughput, FLOP rate, pseudo labels, one FedMix round; fast vs naive",
         description="Defaults: paper size (224 crops of 256, width 64, levels 5, batch 16). "
-        "--small: 64 crops of 72, width 16, for a CPU.",
+        "--small: 64 crops of 80, width 16, for a CPU.",
     )
     b.add_argument("--small", action="store_true", help="CPU preset: " + str(SMALL))
     for name in ("size", "image-size", "width", "levels", "batch", "steps", "repeats"):

@@ -1,4 +1,4 @@
-"""Download -> standardize on miniature fakes, offline, through the real code path."""
+"""Download -> standardize -> degrade on miniature fakes, offline, through the real code path."""
 
 import numpy as np
 import pytest
@@ -13,10 +13,11 @@ from fakes import (
 )
 from PIL import Image
 
+from fedmix.data.degrade import degrade_file, holdout_file
 from fedmix.datasets.download import fetch_dataset
 from fedmix.datasets.readers import DataLayoutError, list_busi
 from fedmix.datasets.standardize import load_mask, standardize_client
-from fedmix.io import read_h5, write_h5
+from fedmix.io import SUPERVISION_FIELDS, read_h5, write_h5
 
 SPLIT = {"mode": "grouped", "val_fraction": 0.0, "test_fraction": 0.25, "seed": 0}
 SKIN = ["rosendahl", "vidir_modern", "vienna_dias", "vidir_molemax"]
@@ -62,6 +63,17 @@ def test_busi_end_to_end(tmp_path):
     path = write_h5(tmp_path / "bus.h5", arrays, attrs)
     back, back_attrs = read_h5(path)
     assert np.array_equal(back["masks"], arrays["masks"]) and back_attrs["client"] == "bus"
+    # ... and on through label degradation, as the degrade and holdout rules run it.
+    train = arrays["split"] == 0
+    for letter in SUPERVISION_FIELDS:
+        out = degrade_file(path, tmp_path / f"bus.{letter}.h5", letter)
+        degraded, meta = read_h5(out)
+        assert set(degraded) == set(SUPERVISION_FIELDS[letter]) and meta["supervision"] == letter
+        assert degraded["sample_ids"].tolist() == arrays["sample_ids"][train].tolist()
+    boxes, _ = read_h5(tmp_path / "bus.B.h5")
+    assert boxes["box_valid"].all() and (boxes["boxes"][:, 2:] > boxes["boxes"][:, :2]).all()
+    test, _ = read_h5(holdout_file(path, tmp_path / "bus.test.h5", "test"))
+    assert np.array_equal(test["masks"], arrays["masks"][arrays["split"] == 2])
 
 
 def test_ham10000_end_to_end_and_shared_lesion_rule(tmp_path):
