@@ -18,35 +18,15 @@ from fedmix.checkpoint import load_checkpoint
 from fedmix.clients import load_eval
 from fedmix.config import RunConfig
 from fedmix.devices import resolve_device
+from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS
 from fedmix.metrics import dice, hd95, iou, one_empty
 from fedmix.model import UNet
 
 __all__ = [
-    "CLIENT_COLUMNS",
-    "IMAGE_COLUMNS",
     "evaluate_checkpoint",
     "model_for_client",
     "predict",
 ]
-
-IMAGE_COLUMNS = ("client", "sample_id", "lesion", "dice", "iou", "hd95", "one_empty")
-CLIENT_COLUMNS = (
-    "task",
-    "method",
-    "setting",
-    "seed",
-    "which",
-    "round",
-    "selection",
-    "data",
-    "client",
-    "n_images",
-    "dice",
-    "iou",
-    "hd95",
-    "dice_lesion",
-    "n_one_empty",
-)
 
 
 def model_for_client(state: dict, client: str, device="cpu") -> torch.nn.Module:
@@ -123,8 +103,8 @@ def evaluate_checkpoint(
                 "n_one_empty": sum(r["one_empty"] for r in rows),
             }
         )
-    _write_csv(per_image_csv, IMAGE_COLUMNS, images_rows)
-    _write_csv(per_client_csv, CLIENT_COLUMNS, client_rows)
+    _write_csv(per_image_csv, EVAL_IMAGE_COLUMNS, images_rows)
+    _write_csv(per_client_csv, EVAL_CLIENT_COLUMNS, client_rows)
     return client_rows
 
 

@@ -38,6 +38,9 @@ import numpy as np
 
 __all__ = [
     "DIAGNOSIS_NAMES",
+    "EVAL_CLIENT_COLUMNS",
+    "EVAL_IMAGE_COLUMNS",
+    "HISTORY_COLUMNS",
     "SPLIT_NAMES",
     "SUPERVISION_FIELDS",
     "FedmixFileError",
@@ -55,6 +58,39 @@ SUPERVISION_FIELDS: dict[str, tuple[str, ...]] = {
     "I": ("images", "sample_ids", "lesion", "diagnosis"),
     "U": ("images", "sample_ids"),
 }
+
+
+# Columns of the CSV files a run leaves in results/{task}/{method}/{setting}/seed{seed}/, written
+# by training and evaluation and read by the report: one definition for writers and readers.
+HISTORY_COLUMNS = (  # history.csv: one row per round and client
+    "round",
+    "client",
+    "supervision",
+    "n_samples",  # n_i: kept samples (weak clients) or training-set size (L), 0 if skipped
+    "n_train",
+    "train_loss",  # l_i: stream-1 mean training loss this round
+    "train_loss_stream2",
+    "weight",  # w_i actually used in aggregation
+    "val_dice",  # validation Dice of the client's global model after the round
+)
+EVAL_IMAGE_COLUMNS = ("client", "sample_id", "lesion", "dice", "iou", "hd95", "one_empty")
+EVAL_CLIENT_COLUMNS = (
+    "task",
+    "method",
+    "setting",
+    "seed",
+    "which",
+    "round",
+    "selection",
+    "data",
+    "client",
+    "n_images",
+    "dice",
+    "iou",
+    "hd95",
+    "dice_lesion",
+    "n_one_empty",
+)
 
 
 class FedmixFileError(RuntimeError):

@@ -26,26 +26,15 @@ from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
 from fedmix.devices import resolve_device
 from fedmix.gpu_slots import select_device
+from fedmix.io import HISTORY_COLUMNS
 from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
 from fedmix.model import UNet, inference_batch
 from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
-__all__ = ["HISTORY_COLUMNS", "batch_dice_scores", "deterministic_cpu", "train_run"]
+__all__ = ["batch_dice_scores", "deterministic_cpu", "train_run"]
 
 log = logging.getLogger("fedmix.train")
-
-HISTORY_COLUMNS = (
-    "round",
-    "client",
-    "supervision",
-    "n_samples",
-    "n_train",
-    "train_loss",
-    "train_loss_stream2",
-    "weight",
-    "val_dice",
-)
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -14,7 +14,7 @@ from fedmix import strategies, train
 from fedmix.aggregation import fedmix_weights
 from fedmix.checkpoint import CheckpointMismatchError, load_checkpoint
 from fedmix.clients import load_client
-from fedmix.io import write_h5
+from fedmix.io import HISTORY_COLUMNS, write_h5
 
 CASES = [
     ("local", "local", None, "L-L-L"),
@@ -51,7 +51,7 @@ def test_every_method_trains_and_writes_outputs(
 
     rows = read_history(out / "history.csv")
     assert [r["round"] for r in rows] == [str(r) for r in range(1, 4) for _ in range(3)]
-    assert set(rows[0]) == set(train.HISTORY_COLUMNS)
+    assert set(rows[0]) == set(HISTORY_COLUMNS)
     letters = setting.split("-")
     for rnd in range(1, 4):
         this = [r for r in rows if r["round"] == str(rnd)]

@@ -24,20 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fedmix.io import FedmixFileError
+from fedmix.io import HISTORY_COLUMNS, FedmixFileError
 
 __all__ = ["format_float", "mean_std", "read_csv_rows", "read_history", "read_run_config"]
-
-HISTORY_COLUMNS = (
-    "round",
-    "client",
-    "supervision",
-    "n_samples",
-    "n_train",
-    "train_loss",
-    "weight",
-    "val_dice",
-)
 
 
 def read_csv_rows(path: str | os.PathLike, columns: tuple[str, ...]) -> list[dict[str, str]]:

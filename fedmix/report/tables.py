@@ -26,28 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from fedmix.io import EVAL_CLIENT_COLUMNS
 from fedmix.report.results import format_float, mean_std, read_csv_rows, read_run_config
 
-__all__ = ["EVAL_COLUMNS", "METRICS", "build_table", "summarize_row", "table_columns"]
+__all__ = ["METRICS", "build_table", "summarize_row", "table_columns"]
 
 METRICS = ("dice", "iou", "hd95")
-EVAL_COLUMNS = (
-    "task",
-    "method",
-    "setting",
-    "seed",
-    "which",
-    "round",
-    "selection",
-    "data",
-    "client",
-    "n_images",
-    "dice",
-    "iou",
-    "hd95",
-    "dice_lesion",
-    "n_one_empty",
-)
 OPTIMISTIC = "test (optimistic)"
 SETTING_LEGEND = "L pixel masks, B boxes, I image-level labels, U unlabeled"
 
@@ -115,14 +99,14 @@ def _index_runs(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[list[di
     """{(method, setting, seed): (per-client rows, run config)} keyed by each file's content."""
     runs: dict[tuple, tuple[list[dict], dict]] = {}
     for path in paths:
-        rows = read_csv_rows(path, EVAL_COLUMNS)
+        rows = read_csv_rows(path, EVAL_CLIENT_COLUMNS)
         keys = {(r["method"], r["setting"], int(r["seed"])) for r in rows}
         if len(keys) != 1:
             raise ValueError(f"{path}: expected the rows of one run, found runs {sorted(keys)}")
         key = keys.pop()
         if key in runs:
             raise ValueError(f"{path}: run {key} is given twice; pass each run's file once")
-        final = read_csv_rows(Path(path).parent / "eval_final_clients.csv", EVAL_COLUMNS)
+        final = read_csv_rows(Path(path).parent / "eval_final_clients.csv", EVAL_CLIENT_COLUMNS)
         runs[key] = (rows, read_run_config(Path(path).parent) | {"_final": final})
     return runs
 

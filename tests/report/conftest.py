@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fedmix.report.results import HISTORY_COLUMNS
-from fedmix.report.tables import EVAL_COLUMNS
+from fedmix.io import EVAL_CLIENT_COLUMNS, HISTORY_COLUMNS
 
 FINAL_DICE_DROP = 0.05
 
@@ -55,7 +54,7 @@ def write_run(
     # The final-round model scores FINAL_DICE_DROP lower Dice than the validation-selected one.
     for which, drop, rnd in (("best", 0.0, best_round), ("final", FINAL_DICE_DROP, cfg["rounds"])):
         with open(run / f"eval_{which}_clients.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=EVAL_COLUMNS)
+            w = csv.DictWriter(f, fieldnames=EVAL_CLIENT_COLUMNS)
             w.writeheader()
             for c, m in metrics.items():
                 w.writerow(
