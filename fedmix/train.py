@@ -59,7 +59,7 @@ def train_run(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    with _device_context(device, gpu_slots, out_dir) as dev:
+    with _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
         loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
@@ -81,7 +81,7 @@ def deterministic_cpu(compiled: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def _device_context(device: str, gpu_slots: int, out_dir: Path):
+def _device_context(device: str, gpu_slots: int):
     """The run's torch device; with ``gpu_slots`` > 0 on a workstation, a GPU slot held for the
     whole run (see :mod:`fedmix.gpu_slots`; no slot inside a SLURM job)."""
     with select_device(device, gpu_slots) as spec:
