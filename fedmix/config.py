@@ -85,7 +85,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
             f"{where}: unknown key(s) {unknown}; allowed keys here are {allowed}. "
             "Fix the spelling or remove the key."
         )
-    return f"{where}: {error.message}. See the comments in config/config.yaml for valid values."
+    hint = "See the comments in config/config.yaml for valid values."
+    if error.validator == "type" and isinstance(error.instance, str):
+        hint = (
+            "Values inside lists or maps given with --config arrive as text; put such "
+            "overrides in a YAML file and pass it with --configfile."
+        )
+    return f"{where}: {error.message}. {hint}"
 
 
 def parse_setting(setting: str, n_clients: int | None = None) -> tuple[str, ...]:

@@ -41,23 +41,25 @@ def test_train_requests_runtime_and_memory_from_its_training_images(tmp_path):
         copy = shutil.copytree if src.is_dir() else shutil.copy2
         copy(src, tmp_path / rel)
     task = "resources/synthetic-breast"
-    for client in ("bus", "busis", "udiat"):  # setting L-L-L: 3 x 1000 images of 32 x 32
-        images = np.zeros((1000, 1, 32, 32), np.uint8)
+    for client in ("bus", "busis", "udiat"):  # setting L-L-L: 3 x 1000 training images
+        images = np.zeros((1000, 1, 24, 24), np.uint8)
         write_h5(tmp_path / f"{task}/train/{client}.L.h5", {"images": images}, {})
         val = tmp_path / f"{task}/val/{client}.h5"
         val.parent.mkdir(parents=True, exist_ok=True)
         val.touch()  # a dry run only needs the selection files to exist
     target = "results/synthetic-breast/fedavg/L-L-L/seed0/best.pt"
+    (tmp_path / "rounds.yaml").write_text("training: {rounds: 100}\n")
     out = subprocess.run(
-        [BIN / "snakemake", "-n", "--cores", "1", target],
+        [BIN / "snakemake", "-n", "--cores", "1", "--configfile", "rounds.yaml", "--", target],
         cwd=tmp_path,
         capture_output=True,
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     resources = re.search(r"rule train:.*?resources: ([^\n]*)", out.stdout, re.DOTALL).group(1)
-    # runtime: 100 rounds * 3000 * 32**2 / 1e6 = 307.2 Mpix; 10 + 2 * 307.2 * 0.2 / 60 = 12.05
-    # mem_mb: 4096 + ceil(8 * 3000 * 32**2 / 1e6 = 24.58)
+    # default config: 24 x 24 images, 24 crops; rounds overridden to 100
+    # runtime: 100 rounds * 3000 * 24**2 / 1e6 = 172.8 Mpix; 10 + 2 * 172.8 * 0.2 / 60 = 11.15
+    # mem_mb: 4096 + ceil(8 * 3000 * 24**2 / 1e6 = 13.82)
     assert "gpu=1" in resources
-    assert "runtime=13" in resources
-    assert "mem_mb=4121" in resources
+    assert "runtime=12" in resources
+    assert "mem_mb=4110" in resources

@@ -38,7 +38,7 @@ def test_defaults_are_filled_without_touching_the_input():
     config = validate_config(minimal)
     assert minimal == before
     assert config["seeds"] == [0, 1, 2] and config["runtime"] == {"device": "auto", "gpu_slots": 0}
-    assert config["training"]["rounds"] == 100 and config["training"]["model"] == {
+    assert config["training"]["rounds"] == 64 and config["training"]["model"] == {
         "width": 8,
         "levels": 3,
     }
@@ -110,3 +110,10 @@ def test_fedrgd_inherits_fedst_settings_but_keeps_its_own_weight():
     fedst = resolve_run(config, "synthetic-breast", "fedst", "U-U-L", 0)
     assert fedrgd.warmup_fraction == fedst.warmup_fraction == 0.3
     assert fedrgd.labelled_weight == 0.5 and fedst.labelled_weight == 0.9
+
+
+def test_numbers_given_as_text_get_a_hint_about_configfile():
+    config = copy.deepcopy(DEFAULT)
+    config["seeds"] = ["0"]  # what `snakemake --config seeds=[0]` produces
+    with pytest.raises(ConfigError, match=r"config\['seeds'\]\[0\].*--configfile"):
+        validate_config(config)
