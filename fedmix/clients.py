@@ -11,9 +11,10 @@ from pathlib import Path
 
 import torch
 
+from fedmix.data.degrade import boxes_to_masks
 from fedmix.io import SUPERVISION_FIELDS, read_h5
 
-__all__ = ["ClientData", "EvalData", "boxes_to_mask_tensor", "load_client", "load_eval", "views"]
+__all__ = ["ClientData", "EvalData", "load_client", "load_eval", "views"]
 
 
 @dataclasses.dataclass
@@ -48,17 +49,6 @@ class EvalData:
     sample_ids: list[str]
 
 
-def boxes_to_mask_tensor(boxes, valid, height: int, width: int) -> torch.Tensor:
-    """Filled boxes (y0, x0, y1, x1; end exclusive) as bool (N, H, W); invalid rows all False."""
-    boxes = torch.as_tensor(boxes, dtype=torch.long)
-    valid = torch.as_tensor(valid, dtype=torch.bool)
-    ys = torch.arange(height)[None, :, None]
-    xs = torch.arange(width)[None, None, :]
-    y0, x0, y1, x1 = (boxes[:, k, None, None] for k in range(4))
-    inside = (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
-    return inside & valid[:, None, None]
-
-
 def load_client(path: str | Path, name: str, supervision: str, device) -> ClientData:
     """Read a training file and check that it holds exactly what ``supervision`` allows."""
     arrays, attrs = read_h5(path)
@@ -75,7 +65,8 @@ def load_client(path: str | Path, name: str, supervision: str, device) -> Client
         data.masks = torch.from_numpy(arrays["masks"]).to(device)
     elif supervision == "B":
         h, w = images.shape[-2:]
-        data.box_masks = boxes_to_mask_tensor(arrays["boxes"], arrays["box_valid"], h, w).to(device)
+        boxes = boxes_to_masks(arrays["boxes"], arrays["box_valid"], h, w)
+        data.box_masks = torch.from_numpy(boxes).bool().to(device)
     elif supervision == "I":
         data.lesion = torch.from_numpy(arrays["lesion"]).to(device)
     return data

@@ -17,6 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from fedmix.data.degrade import mask_to_box
 from fedmix.io import DIAGNOSIS_NAMES, read_h5
 from fedmix.report.figures import save_figure
 
@@ -35,13 +36,10 @@ GALLERY_COLUMNS = ("image (U)", "pixel mask (L)", "box (B)", "image-level label 
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """Tight box (y0, x0, y1, x1), end exclusive, of a (H, W) 0/1 mask; None when it is empty.
 
-    Same convention as ``fedmix.data.degrade.masks_to_boxes``; kept local so that the report does
-    not depend on the training-file writer.
+    The box a ``B`` client's training file holds (:func:`fedmix.data.degrade.mask_to_box`).
     """
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
-        return None
-    return int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
+    box, valid = mask_to_box(mask)
+    return tuple(int(v) for v in box) if valid else None
 
 
 def pick_samples(lesion: np.ndarray, n_lesion: int, n_free: int) -> list[int]:
