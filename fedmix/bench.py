@@ -33,6 +33,7 @@ from fedmix.clients import views
 from fedmix.config import RunConfig
 from fedmix.devices import resolve_device
 from fedmix.io import write_h5
+from fedmix.model import predict_binary
 from fedmix.naive import PlainLoop, plain_views, predict_one_by_one
 from fedmix.strategies import LocalJob
 from fedmix.train import RoundLoop, deterministic_cpu
@@ -228,7 +229,7 @@ def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
 
     def pseudo():
         with loop._autocast():
-            return [loop.strategy._predict(g, crops) for g in loop.globals["global"]]
+            return [predict_binary(g, crops) for g in loop.globals["global"]]
 
     pseudo_s = _median_time(pseudo, dev, size.repeats)
     return {

@@ -20,12 +20,11 @@ from fedmix.config import RunConfig
 from fedmix.devices import resolve_device
 from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS
 from fedmix.metrics import dice, hd95, iou, one_empty
-from fedmix.model import UNet
+from fedmix.model import UNet, predict_binary
 
 __all__ = [
     "evaluate_checkpoint",
     "model_for_client",
-    "predict",
 ]
 
 
@@ -38,16 +37,6 @@ def model_for_client(state: dict, client: str, device="cpu") -> torch.nn.Module:
     model = UNet(run.channels, run.width, run.levels)
     model.load_state_dict(weights)
     return model.to(device).eval()
-
-
-@torch.inference_mode()
-def predict(model: torch.nn.Module, images: torch.Tensor, batch: int = 64) -> np.ndarray:
-    """Binary predictions bool (N, H, W) for uint8 images (N, C, H, W), in batches."""
-    out = []
-    for start in range(0, images.shape[0], batch):
-        x = images[start : start + batch].float().div_(255)
-        out.append((model(x)[:, 0] > 0).cpu())
-    return torch.cat(out).numpy()
 
 
 def evaluate_checkpoint(
@@ -67,7 +56,7 @@ def evaluate_checkpoint(
     images_rows, client_rows = [], []
     for client, path in zip(run.clients, test_files, strict=True):
         data = load_eval(path, client, dev)
-        pred = predict(model_for_client(state, client, dev), data.images)
+        pred = predict_binary(model_for_client(state, client, dev), data.images).cpu().numpy()
         masks = data.masks.cpu().numpy() > 0
         lesion = data.lesion.cpu().numpy()
         rows = [

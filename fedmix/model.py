@@ -29,7 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["UNet", "bilinear_matrix", "bilinear_upsample", "count_parameters", "inference_batch"]
+__all__ = [
+    "UNet",
+    "bilinear_matrix",
+    "bilinear_upsample",
+    "count_parameters",
+    "inference_batch",
+    "predict_binary",
+]
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -48,6 +55,27 @@ def inference_batch(images: torch.Tensor, width: int) -> int:
         return 256
     h, w = images.shape[-2:]
     return max(1, 2**18 // (width * h * w))
+
+
+@torch.inference_mode()
+def predict_binary(
+    model: nn.Module, images: torch.Tensor, batch: int | None = None
+) -> torch.Tensor:
+    """``sigmoid(model(images / 255)) > 0.5`` as bool (N, H, W) for uint8 images (N, C, H, W).
+
+    Forward passes of ``batch`` images (default :func:`inference_batch` for the U-Net's width)
+    in eval mode; the model is left in the mode it was found in. Autocast, if wanted, is the
+    caller's context. ``z > 0`` is used for ``sigmoid(z) > 0.5``.
+    """
+    step = batch or inference_batch(images, model.width)
+    was_training = model.training
+    model.eval()
+    out = [
+        model(images[start : start + step].float().div_(255))[:, 0] > 0
+        for start in range(0, images.shape[0], step)
+    ]
+    model.train(was_training)
+    return torch.cat(out)
 
 
 @functools.lru_cache(maxsize=64)
@@ -126,7 +154,7 @@ class UNet(nn.Module):
             raise ValueError(f"UNet width must be an even number >= 2 (GroupNorm C/2), got {width}")
         if levels < 2:
             raise ValueError(f"UNet levels must be >= 2 (at least one pooling), got {levels}")
-        self.levels = levels
+        self.levels, self.width = levels, width
         widths = [min(width * 2**k, 8 * width) for k in range(levels)]
         self.encoder = nn.ModuleList()
         cin = in_channels

@@ -18,7 +18,7 @@ import torch
 from fedmix.aggregation import fedavg_weights, fedmix_weights
 from fedmix.clients import ClientData
 from fedmix.config import RunConfig
-from fedmix.model import inference_batch
+from fedmix.model import predict_binary
 from fedmix.pseudo import select_pseudo_labels
 
 __all__ = ["STRATEGIES", "ClientStats", "LocalJob", "Strategy", "make_strategy"]
@@ -158,7 +158,7 @@ class FedMix(Strategy):
     def local_job(self, rnd, client, images, maps, global_models):
         if client.supervision == "L":
             return super().local_job(rnd, client, images, maps, global_models)
-        p1, p2 = (self._predict(g, images) for g in global_models)
+        p1, p2 = (predict_binary(g, images) for g in global_models)
         lab1, lab2, keep = select_pseudo_labels(
             p1,
             p2,
@@ -180,18 +180,6 @@ class FedMix(Strategy):
             )
             return None
         return LocalJob(images[keep], [lab1[keep].float(), lab2[keep].float()], kept)
-
-    @torch.inference_mode()
-    def _predict(self, model, images) -> torch.Tensor:
-        """Thresholded predictions (sigmoid > 0.5), in batches: bool (N, h, w)."""
-        model.eval()
-        out = []
-        step = inference_batch(images, self.run.width)
-        for start in range(0, images.shape[0], step):
-            x = images[start : start + step].float().div_(255)
-            out.append(model(x)[:, 0] > 0)  # sigmoid(z) > 0.5  <=>  z > 0
-        model.train()
-        return torch.cat(out)
 
     def weights(self, rnd, stats):
         n = np.array([s.n_samples for s in stats.values()], dtype=float)

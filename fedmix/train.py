@@ -28,7 +28,7 @@ from fedmix.devices import resolve_device
 from fedmix.gpu_slots import select_device
 from fedmix.io import HISTORY_COLUMNS
 from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
-from fedmix.model import UNet, inference_batch
+from fedmix.model import UNet, predict_binary
 from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
@@ -259,15 +259,9 @@ class RoundLoop:
         scores = {}
         for data in self.selection:
             model = self.globals[self.strategy.group(data.name)][0]
-            model.eval()
-            preds = []
-            step = inference_batch(data.images, self.run.width)
-            for start in range(0, data.images.shape[0], step):
-                x = data.images[start : start + step].float().div_(255)
-                with self._autocast():
-                    preds.append(model(x)[:, 0] > 0)
-            model.train()
-            scores[data.name] = float(batch_dice_scores(torch.cat(preds), data.masks > 0).mean())
+            with self._autocast():
+                preds = predict_binary(model, data.images)
+            scores[data.name] = float(batch_dice_scores(preds, data.masks > 0).mean())
         return scores
 
     # ------------------------------------------------------------------ checkpoints

@@ -19,6 +19,7 @@ from matplotlib.patches import Rectangle
 
 from fedmix.data.degrade import mask_to_box
 from fedmix.io import DIAGNOSIS_NAMES, read_h5
+from fedmix.model import predict_binary
 from fedmix.report.figures import save_figure
 
 __all__ = [
@@ -145,11 +146,7 @@ def predict_masks(
         )
     model = build_model(ckpt["config"])
     model.load_state_dict(models[key])
-    model.eval()
-    with torch.no_grad():
-        x = torch.from_numpy(np.asarray(images, dtype=np.float32) / 255.0)
-        logits = model(x)
-    return (torch.sigmoid(logits[:, 0]) > 0.5).numpy()
+    return predict_binary(model, torch.from_numpy(np.asarray(images)), batch=64).numpy()
 
 
 def plot_overlays(
