@@ -32,7 +32,15 @@ from fedmix.model import UNet, predict_binary
 from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
-__all__ = ["batch_dice_scores", "deterministic_cpu", "train_run"]
+__all__ = [
+    "autocast_dtype",
+    "batch_dice_scores",
+    "deterministic_cpu",
+    "ieee_fp32",
+    "runtime_record",
+    "train_run",
+    "uses_channels_last",
+]
 
 log = logging.getLogger("fedmix.train")
 
@@ -88,11 +96,57 @@ def _device_context(device: str, gpu_slots: int):
         yield resolve_device(spec)
 
 
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of training, pseudo labels and validation; None means plain fp32.
+
+    ``auto`` is bf16 on CUDA (the fast path's default there) and fp32 elsewhere; ``bf16`` is
+    honoured on any device (CPU autocast works, it is just not faster on this project's CPUs).
+    """
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision {precision!r} is not one of auto, fp32, bf16")
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def uses_channels_last(device: torch.device) -> bool:
+    """Channels-last weights on CUDA (tensor-core convolutions); on the CPU it was slower
+    (GroupNorm with two channels per group, docs/performance.md)."""
+    return device.type == "cuda"
+
+
+def ieee_fp32(device: torch.device) -> None:
+    """Make fp32 arithmetic on CUDA IEEE fp32, process-wide.
+
+    torch 2.13 runs cuDNN's fp32 convolutions as TF32 (10-bit mantissa) by default, so
+    ``precision: fp32`` on a GPU would silently be less precise than it says, and the fast and
+    plain paths would differ by TF32 rounding. bf16 comes only from autocast, when asked for.
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+
+
+def runtime_record(run: RunConfig, device: torch.device) -> dict:
+    """How a run was computed, for ``config.json``: the device, the resolved precision, etc."""
+    dtype = autocast_dtype(run.precision, device)
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "precision": "bf16" if dtype is torch.bfloat16 else "fp32",
+        "channels_last": uses_channels_last(device),
+        "compiled": run.compile,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
 class RoundLoop:
     """State of one training run: global models, client models and optimisers, history."""
 
     def __init__(self, run, train_files, selection_files, out_dir, device):
         self.run, self.out_dir, self.device = run, Path(out_dir), device
+        ieee_fp32(device)
         self.strategy: Strategy = make_strategy(run)
         if len(train_files) != len(run.clients) or len(selection_files) != len(run.clients):
             raise ValueError(f"expected one train and one selection file per client {run.clients}")
@@ -119,7 +173,7 @@ class RoundLoop:
 
     def _new_model(self) -> torch.nn.Module:
         model = UNet(self.run.channels, self.run.width, self.run.levels).to(self.device)
-        if self.device.type == "cuda":
+        if uses_channels_last(self.device):
             model = model.to(memory_format=torch.channels_last)
         if self.run.compile:
             model.compile()  # in place: state_dict keys stay those of the plain U-Net
@@ -246,12 +300,10 @@ class RoundLoop:
         return confident_bce(student_logits, teacher, self.run.confidence)
 
     def _autocast(self):
-        bf16 = self.run.precision == "bf16" or (
-            self.run.precision == "auto" and self.device.type == "cuda"
-        )
-        if not bf16:
+        dtype = autocast_dtype(self.run.precision, self.device)
+        if dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return torch.autocast(self.device.type, dtype=dtype)
 
     @torch.inference_mode()
     def _validate(self) -> dict[str, float]:
@@ -308,7 +360,11 @@ class RoundLoop:
             for row in self.history:
                 writer.writerow({k: _fmt(v) for k, v in row.items()})
         tmp.replace(self.out_dir / "history.csv")
-        meta = {**self.run.to_dict(), "best_round": self.best["round"]}
+        meta = {
+            **self.run.to_dict(),
+            "best_round": self.best["round"],
+            "runtime": runtime_record(self.run, self.device),
+        }
         (self.out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         (self.out_dir / "resume.pt").unlink(missing_ok=True)
 

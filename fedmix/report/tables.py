@@ -45,7 +45,7 @@ def table_columns(clients: Sequence[str]) -> list[str]:
         cols += [f"{m}_avg", f"{m}_avg_std"]
     cols += ["dice_lesion_avg", "dice_lesion_avg_std", "dice_avg_final", "dice_avg_final_std"]
     cols += ["n_one_empty"]
-    return cols + ["seeds", "rounds", "best_round", "which", "selection", "data"]
+    return cols + ["seeds", "rounds", "best_round", "which", "selection", "precision", "data"]
 
 
 def build_table(
@@ -144,8 +144,25 @@ def summarize_row(
     out["which"] = _single(per_seed, lambda r, cfg: r[0]["which"], "which", row)
     selection = _single(per_seed, lambda r, cfg: r[0]["selection"], "selection", row)
     out["selection"] = OPTIMISTIC if selection == "test" else selection
+    out["precision"] = _precision(per_seed, row)
     out["data"] = _single(per_seed, lambda r, cfg: r[0]["data"], "data", row)
     return out
+
+
+def _precision(per_seed: list, row: dict) -> str:
+    """The arithmetic the seeds of a row trained in (``config.json`` runtime); seeds that
+    differ (say one rerun on a CPU) are shown joined, ``bf16+fp32``, not hidden."""
+    found = set()
+    for rows, cfg in per_seed:
+        runtime = cfg.get("runtime")
+        if not runtime or "precision" not in runtime:
+            raise ValueError(
+                f"row {row['method']} {row['setting']} seed {rows[0]['seed']}: config.json has "
+                "no runtime.precision (written by training since this column exists); "
+                "rerun the train rule for it"
+            )
+        found.add(runtime["precision"])
+    return "+".join(sorted(found))
 
 
 def _by_client(rows: list[dict], task: str, clients: Sequence[str]) -> dict[str, dict]:
@@ -177,11 +194,13 @@ def _caption(name: str, task: str, clients: Sequence[str], rows: list[dict]) -> 
     seeds = sorted({r["seeds"] for r in rows})
     rounds = sorted({r["rounds"] for r in rows}, key=int)
     selections = sorted({r["selection"] for r in rows})
+    precisions = sorted({r["precision"] for r in rows})
     text = (
         f"{_title(name)} ({task}). Test Dice per client ({', '.join(clients)}), mean over "
         f"clients, IoU, HD95 (pixels) and Dice on lesion images only; mean +- std over seeds "
         f"{' / '.join(seeds)}. Data: {data}. Protocol: {'/'.join(rounds)} rounds, "
-        f"'{rows[0]['which']}' checkpoint selected on the {' / '.join(selections)} split. "
+        f"'{rows[0]['which']}' checkpoint selected on the {' / '.join(selections)} split, "
+        f"trained in {' / '.join(precisions)}. "
         f"Setting: one letter per client in the order above ({SETTING_LEGEND})."
     )
     if OPTIMISTIC in selections:

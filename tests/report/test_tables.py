@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from fedmix.report.results import read_csv_rows
@@ -119,3 +121,23 @@ def test_client_mismatch_is_an_error(tmp_path, fake_run):
     task = {"clients": ["a", "b", "z"]}
     with pytest.raises(ValueError, match="has clients"):
         build_table("t", SPEC, task, [0, 1], csvs, *(tmp_path / f"x.{e}" for e in "abc"))
+
+
+def test_precision_comes_from_each_run_and_mixed_seeds_are_shown(tmp_path, fake_run):
+    csvs = _tree(tmp_path, fake_run)
+    seed1 = csvs[1].parent / "config.json"  # fedavg seed 1: say it trained in bf16
+    cfg = json.loads(seed1.read_text())
+    seed1.write_text(json.dumps(cfg | {"runtime": cfg["runtime"] | {"precision": "bf16"}}))
+    rows, (_, md, _) = _build(tmp_path, csvs)
+    assert [r["precision"] for r in rows] == ["bf16+fp32", "fp32"]
+    assert "trained in bf16+fp32 / fp32" in md.read_text()
+
+
+def test_run_without_runtime_record_is_refused_naming_it(tmp_path, fake_run):
+    csvs = _tree(tmp_path, fake_run)
+    path = csvs[2].parent / "config.json"  # fedmix-tmi seed 0
+    cfg = json.loads(path.read_text())
+    del cfg["runtime"]
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=r"fedmix-tmi I-B-L seed 0.*runtime\.precision"):
+        _build(tmp_path, csvs)
