@@ -109,9 +109,11 @@ def bilinear_upsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``F.interpolate(x, size, mode="bilinear", align_corners=True)`` for (N, C, h, w) ``x``.
 
     CPU: ``A_h @ x @ A_w^T`` with :func:`bilinear_matrix` (same map, float32 rounding differs
-    in the last bits). Other devices: ``F.interpolate`` itself.
+    in the last bits). Other devices, and inside ``torch.compile``: ``F.interpolate`` itself.
     """
-    if x.device.type != "cpu":
+    if x.device.type != "cpu" or torch.compiler.is_compiling():
+        # Inductor generates its own kernel for this map (and the matrices' lru_cache would be
+        # traced through, with a warning).
         return F.interpolate(x, size=size, mode="bilinear", align_corners=True)
     (h, w), (oh, ow) = x.shape[-2:], size
     a_h = _cached_matrix(h, oh, x.dtype, x.device)

@@ -1,0 +1,105 @@
+"""The fast path's GPU defaults, bf16 autocast and torch.compile, checked on the CPU.
+
+CUDA itself cannot run here; what can is checked: which precision and layout a CUDA device
+gets by default (pure decisions), that bf16 autocast stays within bf16 tolerance of the plain
+fp32 path, that a compiled U-Net computes the losses of the eager one, and that config.json
+says how a run was computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from tinyfed import tiny_run
+
+from fedmix import naive, train
+
+CUDA, CPU = torch.device("cuda"), torch.device("cpu")
+
+
+def test_gpu_default_is_bf16_channels_last_and_cpu_default_is_fp32():
+    assert train.autocast_dtype("auto", CUDA) is torch.bfloat16
+    assert train.autocast_dtype("auto", torch.device("cuda:1")) is torch.bfloat16
+    assert train.autocast_dtype("auto", CPU) is None
+    assert train.autocast_dtype("fp32", CUDA) is None  # the documented fallback
+    assert train.autocast_dtype("bf16", CPU) is torch.bfloat16
+    assert train.uses_channels_last(CUDA) and not train.uses_channels_last(CPU)
+    with pytest.raises(ValueError, match="'fp16'.*auto, fp32, bf16"):
+        train.autocast_dtype("fp16", CUDA)
+
+
+def _round_losses(loop, rounds):
+    for rnd in range(rounds):
+        loop.round(rnd)
+    return [(r["n_samples"], r["train_loss"], r["train_loss_stream2"]) for r in loop.history]
+
+
+def _close(a, b, rel):
+    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rel)
+
+
+@pytest.mark.parametrize(
+    ("setting", "overrides"),
+    [("I-B-L", {"tau": 0.0}), ("L-L-L", {"algorithm": "fedavg", "method": "fedavg"})],
+)
+def test_bf16_fast_path_stays_within_bf16_tolerance_of_plain_fp32(
+    tmp_path, tiny_task, setting, overrides
+):
+    tr, val, _ = tiny_task(setting)
+    run = tiny_run(setting=setting, rounds=2, batch_size=3, precision="bf16", **overrides)
+    torch.set_num_threads(1)
+    fast = train.RoundLoop(run, tr, val, tmp_path / "fast", CPU)
+    rows = naive.compare_paths(fast, naive.PlainLoop.alongside(fast), rounds=2)  # plain: fp32
+    for row in rows:
+        assert row["n_fast"] == row["n_plain"]  # tau = 0 / fully labelled: no threshold to flip
+        # bf16 keeps 8 mantissa bits: round 1 starts from identical weights (measured: <= 0.3 %
+        # apart); round 2 inherits round 1's rounding (measured: <= 2 %).
+        assert row["max_rel_diff"] <= (1e-2 if row["round"] == 1 else 5e-2), row
+    assert max(r["max_rel_diff"] for r in rows) > 1e-6, "bf16 gave fp32's losses: no autocast"
+
+
+def test_compiled_unet_computes_the_eager_losses(tmp_path, tiny_task):
+    """``training.compile: true`` (TorchInductor, C++ on the CPU; about a minute here)."""
+    from torch._dynamo.utils import counters
+
+    tr, val, _ = tiny_task("I-B-L")
+    torch.set_num_threads(1)
+    losses = {}
+    for compiled in (False, True):
+        run = tiny_run(setting="I-B-L", rounds=2, batch_size=5, tau=0.0, compile=compiled)
+        train.deterministic_cpu(compiled)
+        counters.clear()
+        loop = train.RoundLoop(run, tr, val, tmp_path / f"c{compiled}", CPU)
+        losses[compiled] = _round_losses(loop, 2)
+        graphs = counters["stats"]["unique_graphs"]
+        assert (graphs > 0) == compiled, f"compile={compiled} but {graphs} graphs were compiled"
+    for eager, comp in zip(losses[False], losses[True], strict=True):
+        assert eager[0] == comp[0]
+        for a, b in zip(eager[1:], comp[1:], strict=True):
+            assert _close(a, b, 1e-5), (eager, comp)
+
+
+def test_config_json_says_how_the_run_was_computed(tmp_path, tiny_task):
+    tr, val, _ = tiny_task("L-L-L")
+    run = tiny_run(method="fedavg", algorithm="fedavg", setting="L-L-L", rounds=1)
+    train.train_run(run, tr, val, tmp_path / "run", device="cpu", threads=1)
+    runtime = json.loads((tmp_path / "run" / "config.json").read_text())["runtime"]
+    assert runtime["device"] == "cpu" and runtime["precision"] == "fp32"
+    assert runtime["compiled"] is False and runtime["threads"] == 1
+    assert runtime["torch"] == torch.__version__
+
+
+def test_fp32_on_cuda_is_ieee_not_tf32():
+    conv, matmul = torch.backends.cudnn.conv, torch.backends.cuda.matmul
+    saved = conv.fp32_precision, matmul.fp32_precision
+    try:
+        conv.fp32_precision = "tf32"  # torch 2.13's default for cuDNN convolutions
+        train.ieee_fp32(CPU)
+        assert conv.fp32_precision == "tf32"  # nothing to do off CUDA
+        train.ieee_fp32(CUDA)
+        assert (conv.fp32_precision, matmul.fp32_precision) == ("ieee", "ieee")
+    finally:
+        conv.fp32_precision, matmul.fp32_precision = saved
