@@ -1,13 +1,25 @@
-"""The ``fedmix`` command. Subcommands: ``bench`` (see :mod:`fedmix.bench`)."""
+"""The ``fedmix`` command. Subcommands: ``bench`` and ``compare-paths`` (:mod:`fedmix.bench`)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
 
 import torch
 
-from fedmix.bench import SMALL, BenchSize, format_table, run_bench, save_json
+from fedmix.bench import (
+    PATH_RTOL,
+    SMALL,
+    BenchSize,
+    compare_on_device,
+    format_table,
+    run_bench,
+    save_json,
+)
 
 __all__ = ["main"]
 
@@ -46,11 +58,29 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--compile", action="store_true", help="torch.compile the U-Net")
     b.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     b.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
+    c = sub.add_parser(
+        "compare-paths",
+        help="losses of the fast path vs the plain fp32 path over FedMix rounds; exit 1 if apart",
+        description="Both paths start from the same weights on a random I-B-L federation (the "
+        "--small bench preset unless sizes are given) and draw the same random numbers; "
+        f"tolerance on the relative loss difference: {PATH_RTOL} by the fast path's precision.",
+    )
+    for name in ("size", "image-size", "width", "levels", "batch"):
+        c.add_argument(f"--{name}", type=int, help="override the --small preset's value")
+    c.add_argument(
+        "--clients", type=_sizes, default=(24, 20, 16), help="I, B, L client sizes (24,20,16)"
+    )
+    c.add_argument("--rounds", type=int, default=2, help="rounds to compare (default 2)")
+    c.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    c.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    c.add_argument("--rtol", type=float, help="tolerance (default by precision, see above)")
+    c.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    c.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
     return parser
 
 
-def bench_size(args: argparse.Namespace) -> BenchSize:
-    values = dict(SMALL) if args.small else {}
+def bench_size(args: argparse.Namespace, small: bool = False) -> BenchSize:
+    values = dict(SMALL) if small or getattr(args, "small", False) else {}
     for field in dataclasses.fields(BenchSize):
         given = getattr(args, field.name, None)
         if given is not None:
@@ -66,7 +96,53 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(result))
         if args.json:
             save_json(result, args.json)
+    elif args.command == "compare-paths":
+        torch.set_num_threads(args.threads)
+        return compare_paths_command(args)
     return 0
+
+
+def compare_paths_command(args: argparse.Namespace) -> int:
+    size = bench_size(args, small=True)
+    precision, rows = compare_on_device(size, args.device, args.precision, args.rounds)
+    rtol = PATH_RTOL[precision] if args.rtol is None else args.rtol
+    where = f"crop {size.size} of {size.image_size}, width {size.width}, clients {size.clients}"
+    print(f"fast ({precision}) vs plain (fp32), {args.rounds} FedMix rounds, {where}; rtol {rtol}")
+    head = ("round", "client", "kept", "loss fast", "loss plain", "stream 2 f/p", "rel.diff")
+    print("{:>5s} {:>6s} {:>9s} {:>10s} {:>10s} {:>17s} {:>9s}".format(*head))
+    bad = []
+    for r in rows:
+        kept = f"{r['n_fast']}/{r['n_plain']}"
+        stream2 = f"{r['loss2_fast']:8.5f}/{r['loss2_plain']:8.5f}"
+        print(
+            f"{r['round']:5d} {r['client']:>6s} {kept:>9s} {r['loss_fast']:10.6f} "
+            f"{r['loss_plain']:10.6f} {stream2:>17s} {r['max_rel_diff']:9.2e}"
+        )
+        if r["n_fast"] != r["n_plain"] or not r["max_rel_diff"] <= rtol:
+            bad.append(r)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        clean = [{k: _json_number(v) for k, v in r.items()} for r in rows]
+        record = {"precision": precision, "rtol": rtol, "rows": clean}
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+    if bad:
+        worst = max(bad, key=lambda r: r["max_rel_diff"])
+        print(
+            f"FAILED: {len(bad)} of {len(rows)} client rounds differ beyond rtol {rtol} or in "
+            f"kept samples (worst: round {worst['round']}, client {worst['client']}, "
+            f"rel.diff {worst['max_rel_diff']:.2e})",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"OK: all {len(rows)} client rounds agree within rtol {rtol}")
+    return 0
+
+
+def _json_number(value):
+    """NaN (a client that skipped a round) as null, infinity as a string: strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    return value
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ from fedmix.losses import soft_dice_loss
 from fedmix.model import UNet
 from fedmix.pseudo import select_pseudo_labels
 from fedmix.strategies import ClientStats, make_strategy
-from fedmix.train import _round_seed, batch_dice_scores
+from fedmix.train import RoundLoop, _round_seed, batch_dice_scores
 
-__all__ = ["PlainLoop", "plain_views", "predict_one_by_one", "to_float_batch"]
+__all__ = ["PlainLoop", "compare_paths", "plain_views", "predict_one_by_one", "to_float_batch"]
 
 
 def plain_views(images: np.ndarray, maps: list, crop: int, flips: bool, gen: torch.Generator):
@@ -107,6 +107,16 @@ class PlainLoop:
             ]
             for name, models in self.local.items()
         }
+
+    @classmethod
+    def alongside(cls, fast: RoundLoop) -> PlainLoop:
+        """A plain loop over the fast loop's clients, starting from its global weights, in fp32
+        on its device (to be stepped round for round with it)."""
+        initial = [
+            {k: v.detach().clone() for k, v in m.state_dict().items()}
+            for m in fast.globals["global"]
+        ]
+        return cls(fast.run, fast.clients, fast.selection, initial, device=fast.device)
 
     def _model(self, state: dict) -> torch.nn.Module:
         model = UNet(self.run.channels, self.run.width, self.run.levels)
@@ -188,6 +198,45 @@ class PlainLoop:
             pred = predict_one_by_one(self.globals[0], images)
             scores[data.name] = float(batch_dice_scores(pred, data.masks.cpu() > 0).mean())
         return scores
+
+
+def compare_paths(fast: RoundLoop, plain: PlainLoop, rounds: int) -> list[dict]:
+    """Step both loops ``rounds`` rounds from round 0; one row per round and client.
+
+    Each row: round, client, kept samples of both paths, both streams' mean local losses and
+    validation Dice of both paths, and ``max_rel_diff`` over the losses (NaN pairs, clients that
+    skipped the round on both paths, count as equal; a skip on one path only as infinite).
+    """
+    rows = []
+    for rnd in range(rounds):
+        fast.round(rnd)
+        stats = plain.round(rnd)
+        for hist, (name, st) in zip(fast.history[-len(stats) :], stats.items(), strict=True):
+            pairs = ((hist["train_loss"], st.loss), (hist["train_loss_stream2"], st.loss2))
+            rows.append(
+                {
+                    "round": rnd + 1,
+                    "client": name,
+                    "n_fast": hist["n_samples"],
+                    "n_plain": st.n_samples,
+                    "loss_fast": hist["train_loss"],
+                    "loss_plain": st.loss,
+                    "loss2_fast": hist["train_loss_stream2"],
+                    "loss2_plain": st.loss2,
+                    "val_dice_fast": hist["val_dice"],
+                    "val_dice_plain": plain.val_dice[name],
+                    "max_rel_diff": max(_rel_diff(a, b) for a, b in pairs),
+                }
+            )
+    return rows
+
+
+def _rel_diff(a: float, b: float) -> float:
+    if math.isnan(a) and math.isnan(b):
+        return 0.0
+    if math.isnan(a) or math.isnan(b):
+        return math.inf
+    return abs(a - b) / max(abs(b), 1e-12)
 
 
 def _to_numpy(c: ClientData) -> dict:

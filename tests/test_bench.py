@@ -47,3 +47,27 @@ def test_sizes_the_unet_cannot_take_are_refused_before_any_work():
 
     with pytest.raises(ValueError, match="multiples of 16"):
         run_bench(BenchSize(size=64, image_size=72, width=4), device="cpu")
+
+
+COMPARE = (
+    "compare-paths --size 16 --image-size 32 --width 4 --levels 2 --batch 3 --clients 6,5,4 "
+    "--device cpu"
+).split()
+
+
+def test_compare_paths_passes_in_fp32_and_reports_every_client_round(tmp_path, capsys):
+    out = tmp_path / "cmp.json"
+    assert cli.main([*COMPARE, "--precision", "fp32", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["precision"] == "fp32" and record["rtol"] == 1e-4
+    rows = record["rows"]
+    assert [(r["round"], r["client"]) for r in rows] == [(k, c) for k in (1, 2) for c in "ibl"]
+    assert all(r["n_fast"] == r["n_plain"] > 0 and r["max_rel_diff"] <= 1e-4 for r in rows)
+    assert "OK: all 6 client rounds agree" in capsys.readouterr().out
+
+
+def test_compare_paths_fails_loudly_beyond_its_tolerance(capsys):
+    # bf16 differs from the plain fp32 path by rounding, so a zero tolerance must fail.
+    assert cli.main([*COMPARE, "--precision", "bf16", "--rtol", "0", "--rounds", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED: " in err and "beyond rtol 0.0" in err
