@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = [
     "ALGORITHMS",
@@ -46,8 +48,16 @@ def load_schema() -> dict:
     return json.loads(text)
 
 
-def _with_defaults(validator_class):
-    """Extend a jsonschema validator so that it fills ``default`` values while validating."""
+@functools.cache
+def _validator_class():
+    """Draft 2020-12 validator that fills ``default`` values while validating.
+
+    jsonschema is imported here, not at module level: training, evaluation and the bench use
+    :class:`RunConfig` only, and run where jsonschema may be absent (the GPU check machine).
+    """
+    import jsonschema
+
+    validator_class = jsonschema.Draft202012Validator
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -60,16 +70,15 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-_Validator = _with_defaults(jsonschema.Draft202012Validator)
-
-
 def validate_config(config: dict) -> dict:
     """Return a validated deep copy of ``config`` with every default filled in.
 
     Raises :class:`ConfigError` on the first problem, naming the key path and what is allowed.
     """
     config = copy.deepcopy(config)
-    errors = sorted(_Validator(load_schema()).iter_errors(config), key=lambda e: list(e.path))
+    errors = sorted(
+        _validator_class()(load_schema()).iter_errors(config), key=lambda e: list(e.path)
+    )
     if errors:
         raise ConfigError(_describe(errors[0]))
     _check_references(config)

@@ -1,59 +1,72 @@
 #!/usr/bin/env bash
-# One-shot GPU check for docs/performance.md (about 5-7 minutes on one H200; each step has a
-# timeout so the whole script stays under 8 minutes). Run from the repository root with the
-# project installed (`pip install -e .` in an environment with CUDA torch):
+# One-shot GPU check for docs/performance.md: about 5-7 minutes on one H200, each step with a
+# timeout so the whole script stays under 8 minutes. Run from the repository root:
 #     bash scripts/gpu_check.sh [OUTDIR]          # default OUTDIR: $OUT or results/bench
-# Writes OUTDIR/*.json (fedmix bench figures), OUTDIR/equal.txt and OUTDIR/gpu_check.log.
+# It needs only torch (with CUDA), numpy, h5py and tqdm, and imports fedmix from this checkout
+# (PYTHONPATH), so it runs on a machine where nothing can be installed.
+# Writes OUTDIR/*.json (fedmix bench and compare-paths figures), OUTDIR/gpu_check.log and
+# OUTDIR/summary.txt (one line per step with its exit status); exits 1 if any step failed.
+#
+# GPU_CHECK_REHEARSAL=1 runs the same steps on the CPU at a tiny size (tests/test_gpu_check.py
+# does), so the script is known to work before device time is spent on it.
 set -uo pipefail
 OUTDIR="${1:-${OUT:-results/bench}}"
 mkdir -p "$OUTDIR"
 LOG="$OUTDIR/gpu_check.log"
-PY="${PYTHON:-python}"
+SUMMARY="$OUTDIR/summary.txt"
+: >"$LOG"
+: >"$SUMMARY"
+PY="${PYTHON:-python3}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+FAILED=0
+
+if [[ "${GPU_CHECK_REHEARSAL:-0}" == 1 ]]; then
+  DEVICE=cpu
+  SCALE=3  # a CPU compiles torch.compile's kernels slowly
+  TINY=(--size 16 --image-size 32 --width 4 --levels 2 --batch 4)
+  PAPER=("${TINY[@]}" --steps 1 --repeats 1 --clients 6,5,4 --gemm-n 64 --conv-channels 8)
+  BREAST=(--clients 8,6,4)
+  COMPARE=("${TINY[@]}" --clients 6,5,4)
+  INFO=("$PY" -c "import platform; print('rehearsal on', platform.processor() or 'cpu')")
+else
+  DEVICE=cuda
+  SCALE=1
+  PAPER=()     # paper size: 224 crops of 256, width 64, levels 5, batch 16, clients 48,40,16
+  BREAST=(--clients 516,449,130)  # the breast federation's training sizes (FEDMIX_SPEC)
+  COMPARE=()   # the --small preset, clients 24,20,16
+  INFO=(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv)
+fi
+
 step() {  # step SECONDS NAME COMMAND...: run with a time limit, log, keep going on failure
-  local limit=$1 name=$2; shift 2
+  local limit=$(($1 * SCALE)) name=$2
+  shift 2
   echo "== $name (limit ${limit}s): $*" | tee -a "$LOG"
   local t0=$SECONDS
   timeout "$limit" "$@" 2>&1 | tee -a "$LOG"
-  echo "== $name: exit ${PIPESTATUS[0]} after $((SECONDS - t0)) s" | tee -a "$LOG"
+  local rc=${PIPESTATUS[0]}
+  echo "== $name: exit $rc after $((SECONDS - t0)) s" | tee -a "$LOG"
+  echo "$name: exit $rc after $((SECONDS - t0)) s" >>"$SUMMARY"
+  [[ $rc == 0 ]] || FAILED=1
 }
-step 20 "device" nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
-step 30 "torch" "$PY" -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))"
-# 1. Paper size (224 crops of 256, width 64, levels 5, batch 16), bf16, small clients.
-step 120 "bench paper size" "$PY" -m fedmix.cli bench --device cuda --json "$OUTDIR/paper.json"
-# 2. The same in fp32 (TF32 off), for the precision ratio.
-step 90 "bench paper size fp32" "$PY" -m fedmix.cli bench --device cuda --precision fp32 \
-  --steps 2 --repeats 2 --json "$OUTDIR/paper_fp32.json"
-# 3. One FedMix round at the breast federation's size (516 I, 449 B, 130 L training images).
-step 240 "bench breast round" "$PY" -m fedmix.cli bench --device cuda --clients 516,449,130 \
-  --repeats 2 --json "$OUTDIR/breast_round.json"
-# 4. torch.compile (training.compile: true): compile time is included in the warm-up only.
-step 150 "bench compiled" "$PY" -m fedmix.cli bench --device cuda --compile --steps 8 \
+
+BENCH=("$PY" -m fedmix.cli bench --device "$DEVICE")
+step 20 "device" "${INFO[@]}"
+step 60 "torch" "$PY" -c "import torch; print(torch.__version__, torch.cuda.is_available())"
+# 1. Paper size, the fast path's default precision (bf16 on CUDA).
+step 120 "bench paper size" "${BENCH[@]}" "${PAPER[@]}" --json "$OUTDIR/paper.json"
+# 2. The same in IEEE fp32, for the precision ratio.
+step 90 "bench paper size fp32" "${BENCH[@]}" "${PAPER[@]}" --precision fp32 --steps 2 \
+  --repeats 2 --json "$OUTDIR/paper_fp32.json"
+# 3. One FedMix round at the breast federation's size: x 300 projects a paper-scale run.
+step 240 "bench breast round" "${BENCH[@]}" "${PAPER[@]}" "${BREAST[@]}" --repeats 2 \
+  --json "$OUTDIR/breast_round.json"
+# 4. torch.compile (training.compile: true); compile time falls in the warm-up only.
+step 150 "bench compiled" "${BENCH[@]}" "${PAPER[@]}" --compile --steps 8 \
   --json "$OUTDIR/paper_compiled.json"
-# 5. Fast path (bf16) vs plain path (fp32) on the GPU: losses of two FedMix rounds.
-step 60 "fast vs plain losses" "$PY" - "$OUTDIR/equal.txt" <<'PYEOF'
-import sys, tempfile, math
-from pathlib import Path
-import torch
-from fedmix.bench import BenchSize, bench_run_config, write_federation
-from fedmix.naive import PlainLoop
-from fedmix.train import RoundLoop
-size = BenchSize(size=64, image_size=80, width=16, clients=(24, 20, 16))
-lines = []
-for precision in ("fp32", "bf16"):
-    run = bench_run_config(size, precision, False)
-    with tempfile.TemporaryDirectory() as tmp:
-        tr, va = write_federation(Path(tmp), size)
-        fast = RoundLoop(run, tr, va, Path(tmp) / "o", torch.device("cuda"))
-        init = [{k: v.clone() for k, v in m.state_dict().items()} for m in fast.globals["global"]]
-        plain = PlainLoop(run, fast.clients, fast.selection, init, device="cuda")
-        for rnd in range(2):
-            fast.round(rnd)
-            stats = plain.round(rnd)
-            for row, st in zip(fast.history[-3:], stats.values()):
-                rel = abs(row["train_loss"] - st.loss) / max(abs(st.loss), 1e-12)
-                lines.append(f"{precision} round {rnd + 1} client {row['client']}: fast "
-                             f"{row['train_loss']:.6f} plain {st.loss:.6f} rel.diff {rel:.2e}")
-Path(sys.argv[1]).write_text("\n".join(lines) + "\n")
-print("\n".join(lines))
-PYEOF
-echo "done; figures in $OUTDIR" | tee -a "$LOG"
+# 5. Fast path vs plain fp32 path, two FedMix rounds from the same weights, in fp32 and bf16.
+for precision in fp32 bf16; do
+  step 60 "compare paths $precision" "$PY" -m fedmix.cli compare-paths --device "$DEVICE" \
+    --precision "$precision" "${COMPARE[@]}" --json "$OUTDIR/compare_$precision.json"
+done
+echo "done (failed steps: $FAILED); figures in $OUTDIR" | tee -a "$LOG"
+exit "$FAILED"
