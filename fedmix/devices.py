@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["resolve_device"]
+__all__ = ["configure_cuda", "resolve_device"]
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
@@ -31,3 +31,19 @@ def resolve_device(spec: str = "auto") -> torch.device:
     elif device.type != "cpu":
         raise ValueError(f"device {spec!r} is not supported; use auto, cpu, cuda or cuda:N")
     return device
+
+
+def configure_cuda(device: torch.device) -> None:
+    """Process-wide CUDA settings of the fast path (nothing happens off CUDA).
+
+    - fp32 arithmetic is IEEE fp32: torch 2.13 runs cuDNN's fp32 convolutions as TF32 (10-bit
+      mantissa) by default, so ``precision: fp32`` would silently be less precise than it says,
+      and the fast and plain paths would differ by TF32 rounding. bf16 comes only from autocast.
+    - cuDNN benchmarks its convolution algorithms once per input shape (a run has a handful:
+      the training batch, the last partial batch, pseudo-label and validation batches) and
+      keeps the fastest. Results on a GPU were never bit-reproducible anyway (atomics).
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.benchmark = True

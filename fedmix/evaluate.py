@@ -17,7 +17,7 @@ import torch
 from fedmix.checkpoint import load_checkpoint
 from fedmix.clients import load_eval
 from fedmix.config import RunConfig
-from fedmix.devices import resolve_device
+from fedmix.devices import configure_cuda, resolve_device
 from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS
 from fedmix.metrics import dice, hd95, iou, one_empty
 from fedmix.model import UNet, predict_binary
@@ -50,6 +50,7 @@ def evaluate_checkpoint(
     """Score ``checkpoint`` on ``test_files`` (client order) and write both CSVs."""
     torch.set_num_threads(threads)
     dev = resolve_device(device)
+    configure_cuda(dev)  # scoring in IEEE fp32, not TF32
     state = load_checkpoint(checkpoint, device="cpu")
     run = RunConfig.from_dict(state["config"])
     which = Path(checkpoint).stem

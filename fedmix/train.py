@@ -24,7 +24,7 @@ from fedmix.aggregation import check_weights, weighted_average
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
 from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
-from fedmix.devices import resolve_device
+from fedmix.devices import configure_cuda, resolve_device
 from fedmix.gpu_slots import select_device
 from fedmix.io import HISTORY_COLUMNS
 from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
@@ -36,7 +36,6 @@ __all__ = [
     "autocast_dtype",
     "batch_dice_scores",
     "deterministic_cpu",
-    "ieee_fp32",
     "runtime_record",
     "train_run",
     "uses_channels_last",
@@ -115,18 +114,6 @@ def uses_channels_last(device: torch.device) -> bool:
     return device.type == "cuda"
 
 
-def ieee_fp32(device: torch.device) -> None:
-    """Make fp32 arithmetic on CUDA IEEE fp32, process-wide.
-
-    torch 2.13 runs cuDNN's fp32 convolutions as TF32 (10-bit mantissa) by default, so
-    ``precision: fp32`` on a GPU would silently be less precise than it says, and the fast and
-    plain paths would differ by TF32 rounding. bf16 comes only from autocast, when asked for.
-    """
-    if device.type == "cuda":
-        torch.backends.cudnn.conv.fp32_precision = "ieee"
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
-
-
 def runtime_record(run: RunConfig, device: torch.device) -> dict:
     """How a run was computed, for ``config.json``: the device, the resolved precision, etc."""
     dtype = autocast_dtype(run.precision, device)
@@ -146,7 +133,7 @@ class RoundLoop:
 
     def __init__(self, run, train_files, selection_files, out_dir, device):
         self.run, self.out_dir, self.device = run, Path(out_dir), device
-        ieee_fp32(device)
+        configure_cuda(device)
         self.strategy: Strategy = make_strategy(run)
         if len(train_files) != len(run.clients) or len(selection_files) != len(run.clients):
             raise ValueError(f"expected one train and one selection file per client {run.clients}")

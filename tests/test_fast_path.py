@@ -16,6 +16,7 @@ import torch
 from tinyfed import tiny_run
 
 from fedmix import naive, train
+from fedmix.devices import configure_cuda
 
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")
 
@@ -92,14 +93,19 @@ def test_config_json_says_how_the_run_was_computed(tmp_path, tiny_task):
     assert runtime["torch"] == torch.__version__
 
 
-def test_fp32_on_cuda_is_ieee_not_tf32():
-    conv, matmul = torch.backends.cudnn.conv, torch.backends.cuda.matmul
-    saved = conv.fp32_precision, matmul.fp32_precision
+def test_cuda_settings_ieee_fp32_and_cudnn_benchmark_and_none_on_cpu():
+    conv, matmul, cudnn = (
+        torch.backends.cudnn.conv,
+        torch.backends.cuda.matmul,
+        torch.backends.cudnn,
+    )
+    saved = conv.fp32_precision, matmul.fp32_precision, cudnn.benchmark
     try:
-        conv.fp32_precision = "tf32"  # torch 2.13's default for cuDNN convolutions
-        train.ieee_fp32(CPU)
-        assert conv.fp32_precision == "tf32"  # nothing to do off CUDA
-        train.ieee_fp32(CUDA)
+        conv.fp32_precision, cudnn.benchmark = "tf32", False  # torch 2.13's defaults
+        configure_cuda(CPU)
+        assert (conv.fp32_precision, cudnn.benchmark) == ("tf32", False)  # untouched off CUDA
+        configure_cuda(CUDA)
         assert (conv.fp32_precision, matmul.fp32_precision) == ("ieee", "ieee")
+        assert cudnn.benchmark
     finally:
-        conv.fp32_precision, matmul.fp32_precision = saved
+        conv.fp32_precision, matmul.fp32_precision, cudnn.benchmark = saved
