@@ -43,7 +43,13 @@ def configure_cuda(device: torch.device) -> None:
       the training batch, the last partial batch, pseudo-label and validation batches) and
       keeps the fastest. Results on a GPU were never bit-reproducible anyway (atomics).
     """
-    if device.type == "cuda":
-        torch.backends.cudnn.conv.fp32_precision = "ieee"
+    if device.type != "cuda":
+        return
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if hasattr(conv, "fp32_precision"):  # torch >= 2.9
+        conv.fp32_precision = "ieee"
         torch.backends.cuda.matmul.fp32_precision = "ieee"
-        torch.backends.cudnn.benchmark = True
+    else:  # older torch (a lent GPU machine may have one): the flags it still reads
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
