@@ -22,6 +22,7 @@ import json
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,6 +98,22 @@ def _median_time(fn: Callable[[], object], device, repeats: int) -> float:
         _sync(device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def host_syncs(fn: Callable[[], object], device) -> int | None:
+    """How many synchronising CUDA calls ``fn`` makes (torch's sync debug mode warns on each:
+    a ``.item()``, a device-to-host copy, a host-to-device copy from pageable memory, ...).
+    None off CUDA, where there is nothing to wait for."""
+    if device.type != "cuda":
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message).lower() for w in caught)
 
 
 def reference_rates(device, dtype, gemm_n: int, conv_channels: int, repeats: int):
@@ -177,6 +194,7 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
         out = _fast_figures(loop, size, dev)
         out |= _naive_figures(plain, size, dev)
         out["round_s"] = _median_time(lambda: loop.round(1), dev, max(1, size.repeats - 1))
+        out["host_syncs_per_round"] = host_syncs(lambda: loop.round(1), dev)
         out["naive_round_s"] = _median_time(lambda: plain.round(1), dev, 1)
     dtype = autocast_dtype(precision, dev) or torch.float32
     out["gemm_tflops"], out["conv_ref_tflops"] = reference_rates(
@@ -200,7 +218,8 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
         "compile": compile,
         "torch": torch.__version__,
     }
-    return settings | {k: out[k] for k in FIGURES}
+    syncs = {k: out[k] for k in ("host_syncs_per_epoch", "host_syncs_per_round")}
+    return settings | {k: out[k] for k in FIGURES} | syncs
 
 
 # Largest relative difference of a local loss between the fast path at a precision and the plain
@@ -234,10 +253,11 @@ def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
     job = LocalJob(images, [masks.float()], n)
     model, opt = loop.local[client.name][0], loop.optims[client.name][0]
     global_model = loop.globals["global"][0]
-    step_s = _median_time(
-        lambda: loop._local_epochs(model, opt, job, job.targets[0], global_model, gen),
-        dev, size.repeats,
-    ) / size.steps  # fmt: skip
+
+    def epoch():
+        return loop._local_epochs(model, opt, job, job.targets[0], global_model, gen)
+
+    step_s = _median_time(epoch, dev, size.repeats) / size.steps
     one = LocalJob(images[: size.batch], [masks[: size.batch].float()], size.batch)
     with FlopCounterMode(display=False) as counter:
         loop._local_epochs(model, opt, one, one.targets[0], global_model, gen)
@@ -256,6 +276,7 @@ def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
         "train_images_per_s": size.batch / step_s,
         "achieved_tflops": flops / step_s / 1e12,
         "pseudo_images_per_s": weak.n_train / pseudo_s,
+        "host_syncs_per_epoch": host_syncs(epoch, dev),
     }
 
 
@@ -313,6 +334,13 @@ def format_table(result: dict) -> str:
         f"achieved / ceiling                 {r['ratio_to_ceiling']:12.3f}"
         f"   (ceiling {r['ceiling_tflops']:.4f} TFLOP/s; vs GEMM {r['ratio_to_gemm']:.3f})",
     ]
+    if r.get("host_syncs_per_epoch") is None:
+        lines.append("host synchronisations              n/a (CPU)")
+    else:
+        lines.append(
+            f"host synchronisations              {r['host_syncs_per_epoch']} per epoch of "
+            f"{r['steps']} steps, {r['host_syncs_per_round']} per FedMix round"
+        )
     return "\n".join(lines)
 
 

@@ -31,8 +31,10 @@ def test_bench_writes_every_figure_with_consistent_ratios(tmp_path, capsys):
     assert math.isclose(r["speedup_round"], r["naive_round_s"] / r["round_s"])
     # FLOPs of one step: forward + backward ~ 3x forward of the U-Net at 16 x 16, batch 4
     assert 1e5 < r["flops_per_step"] < 1e9
+    assert r["host_syncs_per_epoch"] is None and r["host_syncs_per_round"] is None  # CPU
     table = capsys.readouterr().out
     assert "FedMix round (s)" in table and "achieved / ceiling" in table
+    assert "host synchronisations              n/a (CPU)" in table
 
 
 @pytest.mark.parametrize("bad", ["48,40", "a,b,c", "48,0,16"])
@@ -71,3 +73,24 @@ def test_compare_paths_fails_loudly_beyond_its_tolerance(capsys):
     assert cli.main([*COMPARE, "--precision", "bf16", "--rtol", "0", "--rounds", "1"]) == 1
     err = capsys.readouterr().err
     assert "FAILED: " in err and "beyond rtol 0.0" in err
+
+
+def test_host_syncs_counts_torch_sync_warnings_only(monkeypatch):
+    """The counting glue of the CUDA-only figure, with torch's sync debug mode stubbed out."""
+    import warnings
+
+    import torch
+
+    from fedmix.bench import host_syncs
+
+    modes = []
+    monkeypatch.setattr(torch.cuda, "set_sync_debug_mode", modes.append)
+
+    def work():
+        warnings.warn("called a synchronizing CUDA operation", UserWarning, stacklevel=1)
+        warnings.warn("something else", UserWarning, stacklevel=1)
+        warnings.warn("called a synchronizing CUDA operation", UserWarning, stacklevel=1)
+
+    assert host_syncs(work, torch.device("cuda")) == 2
+    assert modes == ["warn", "default"]  # switched back off afterwards
+    assert host_syncs(work, torch.device("cpu")) is None
