@@ -227,6 +227,7 @@ class RunConfig:
     labelled_weight: float = 0.9
     confidence: float = 0.9
     compile: bool = False
+    selection_clients: str = "labelled"  # resolved: "labelled" or "all" (never "auto")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -293,7 +294,30 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         labelled_weight=hyper.get("labelled_weight", 0.9),
         confidence=hyper.get("confidence", 0.9),
         compile=training["compile"],
+        selection_clients=resolve_selection_clients(
+            training["selection_clients"], training["selection"], setting, supervision
+        ),
     )
+
+
+def resolve_selection_clients(
+    scope: str, selection: str, setting: str, supervision: tuple[str, ...]
+) -> str:
+    """Whose masks on the selection split choose ``best.pt``: ``labelled`` or ``all``.
+
+    ``auto``: with ``selection: validation`` the pixel-labelled clients only, since a weakly
+    labelled client has no masks to carve a validation split from; with ``selection: test``
+    every client, as the original code did (optimistic either way).
+    """
+    if scope == "auto":
+        scope = "labelled" if selection == "validation" else "all"
+    if scope == "labelled" and "L" not in supervision:
+        raise ConfigError(
+            f"setting {setting!r} has no pixel-labelled (L) client whose validation masks could "
+            "choose best.pt; set training.selection_clients: all (optimistic: it uses masks "
+            "the weak clients do not have) or compare final.pt results"
+        )
+    return scope
 
 
 def describe_data(task: dict) -> str:

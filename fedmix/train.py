@@ -144,6 +144,18 @@ class RoundLoop:
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
+        # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
+        # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
+        self.selection_scope = [
+            c
+            for c, s in zip(run.clients, run.supervision, strict=True)
+            if run.selection_clients == "all" or s == "L"
+        ]
+        if not self.selection_scope:
+            raise ValueError(
+                f"setting {run.setting!r} has no pixel-labelled client to select best.pt on; "
+                "set training.selection_clients: all"
+            )
         torch.manual_seed(run.seed)
         groups = sorted({self.strategy.group(c) for c in run.clients})
         # Independently initialised streams; every group starts from the same initial weights.
@@ -206,7 +218,7 @@ class RoundLoop:
                 states = [self.local[members[i]][s].state_dict() for i in keep]
                 global_model.load_state_dict(weighted_average(states, [w[i] for i in keep]))
         val = self._validate()
-        score = float(np.mean(list(val.values())))
+        score = float(np.mean([val[c] for c in self.selection_scope]))
         for client in self.clients:
             st = stats[client.name]
             self.history.append(

@@ -117,3 +117,34 @@ def test_numbers_given_as_text_get_a_hint_about_configfile():
     config["seeds"] = ["0"]  # what `snakemake --config seeds=[0]` produces
     with pytest.raises(ConfigError, match=r"config\['seeds'\]\[0\].*--configfile"):
         validate_config(config)
+
+
+@pytest.mark.parametrize(
+    ("selection", "scope", "setting", "resolved"),
+    [
+        ("validation", "auto", "I-B-L", "labelled"),  # weak clients have no masks to select on
+        ("test", "auto", "I-B-L", "all"),  # the original's choice, flagged optimistic
+        ("validation", "all", "I-B-L", "all"),
+        ("test", "labelled", "U-U-L", "labelled"),
+    ],
+)
+def test_selection_clients_resolve_to_labelled_or_all(selection, scope, setting, resolved):
+    def edit(c):
+        c["training"] |= {"selection": selection, "selection_clients": scope}
+
+    run = resolve_run(validate_config(_broken(edit)), "synthetic-breast", "fedavg", setting, 0)
+    assert run.selection_clients == resolved
+
+
+def test_selection_on_labelled_clients_needs_one():
+    config = validate_config(DEFAULT)
+    with pytest.raises(ConfigError, match=r"'U-U-U' has no pixel-labelled.*selection_clients: all"):
+        resolve_run(config, "synthetic-breast", "fedavg", "U-U-U", 0)
+
+
+def test_paper_ablation_without_selection_turns_off_both_thresholds():
+    paper = validate_config(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))
+    for config in (paper, validate_config(DEFAULT)):
+        task = next(iter(config["tasks"]))
+        run = resolve_run(config, task, "fedmix-no-selection", "I-B-L", 0)
+        assert (run.tau, run.box_tau) == (0.0, 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -208,3 +209,22 @@ def test_unknown_algorithm_and_bad_letters_are_refused():
         strategies.make_strategy(tiny_run(variant="v3"))
     with pytest.raises(ValueError, match=r"supervision letters \['L', 'U'\]"):
         strategies.make_strategy(tiny_run(algorithm="fedavg", setting="I-B-L"))
+
+
+@pytest.mark.parametrize(("scope", "best"), [("labelled", 2), ("all", 1)])
+def test_best_checkpoint_is_chosen_on_the_scoped_clients_masks(
+    tmp_path, tiny_task, monkeypatch, scope, best
+):
+    """Round 1 is better on the weak clients' validation masks, round 2 on the pixel-labelled
+    client's: by default (labelled) the weak clients' masks, which the setting says do not
+    exist, must not decide; with ``all`` (optimistic, the original's way) they do."""
+    scripted = iter([{"a": 0.9, "b": 0.9, "c": 0.1}, {"a": 0.1, "b": 0.1, "c": 0.5}])
+    monkeypatch.setattr(train.RoundLoop, "_validate", lambda self: next(scripted))
+    tr, val, _ = tiny_task("I-B-L")
+    run = tiny_run(setting="I-B-L", rounds=2, selection_clients=scope)
+    train.train_run(run, tr, val, tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (meta["best_round"], meta["selection_clients"]) == (best, scope)
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["round"] == best
+    rows = read_history(tmp_path / "run" / "history.csv")
+    assert [r["val_dice"] for r in rows if r["client"] == "a"] == ["0.900000", "0.100000"]

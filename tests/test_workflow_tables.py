@@ -42,7 +42,10 @@ def test_table1_twice_from_scratch_is_byte_identical(tmp_path):
     with open(first / "table1.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows] == ["local", "fedavg", "fedmix-tmi"]
-    assert all(r["data"].startswith("synthetic") and r["selection"] == "validation" for r in rows)
+    assert all(
+        r["data"].startswith("synthetic") and r["selection"] == "validation (L clients)"
+        for r in rows
+    )
     assert all(0.0 <= float(r["dice_avg"]) <= 1.0 for r in rows)
     run = first / "synthetic-breast/fedmix-tmi/I-B-L/seed0"
     for name in ("best.pt", "final.pt", "history.csv", "config.json", "eval_best_clients.csv"):

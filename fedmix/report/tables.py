@@ -29,11 +29,25 @@ import numpy as np
 from fedmix.io import EVAL_CLIENT_COLUMNS
 from fedmix.report.results import format_float, mean_std, read_csv_rows, read_run_config
 
-__all__ = ["METRICS", "build_table", "summarize_row", "table_columns"]
+__all__ = ["METRICS", "build_table", "selection_text", "summarize_row", "table_columns"]
 
 METRICS = ("dice", "iou", "hd95")
-OPTIMISTIC = "test (optimistic)"
+OPTIMISTIC = "optimistic"
 SETTING_LEGEND = "L pixel masks, B boxes, I image-level labels, U unlabeled"
+
+
+def selection_text(selection: str, scope: str) -> str:
+    """How ``best.pt`` was chosen, for the ``selection`` column: the split and whose masks.
+
+    ``validation`` on the pixel-labelled clients is the default; anything using test masks or
+    masks a weakly labelled client does not have is marked optimistic.
+    """
+    if (selection, scope) == ("validation", "labelled"):
+        return "validation (L clients)"
+    if (selection, scope) == ("test", "all"):
+        return f"test ({OPTIMISTIC})"
+    who = "L clients" if scope == "labelled" else "all clients"
+    return f"{selection}, {who} ({OPTIMISTIC})"
 
 
 def table_columns(clients: Sequence[str]) -> list[str]:
@@ -142,8 +156,12 @@ def summarize_row(
     out["rounds"] = _single(per_seed, lambda r, cfg: str(cfg["rounds"]), "rounds", row)
     out["best_round"] = ",".join(rows[0]["round"] for rows, _ in per_seed)
     out["which"] = _single(per_seed, lambda r, cfg: r[0]["which"], "which", row)
-    selection = _single(per_seed, lambda r, cfg: r[0]["selection"], "selection", row)
-    out["selection"] = OPTIMISTIC if selection == "test" else selection
+    out["selection"] = _single(
+        per_seed,
+        lambda r, cfg: selection_text(r[0]["selection"], cfg["selection_clients"]),
+        "selection",
+        row,
+    )
     out["precision"] = _precision(per_seed, row)
     out["data"] = _single(per_seed, lambda r, cfg: r[0]["data"], "data", row)
     return out
@@ -199,12 +217,15 @@ def _caption(name: str, task: str, clients: Sequence[str], rows: list[dict]) -> 
         f"{_title(name)} ({task}). Test Dice per client ({', '.join(clients)}), mean over "
         f"clients, IoU, HD95 (pixels) and Dice on lesion images only; mean +- std over seeds "
         f"{' / '.join(seeds)}. Data: {data}. Protocol: {'/'.join(rounds)} rounds, "
-        f"'{rows[0]['which']}' checkpoint selected on the {' / '.join(selections)} split, "
+        f"'{rows[0]['which']}' checkpoint selected on {' / '.join(selections)} masks, "
         f"trained in {' / '.join(precisions)}. "
         f"Setting: one letter per client in the order above ({SETTING_LEGEND})."
     )
-    if OPTIMISTIC in selections:
-        text += " Rows selected on the test set (as the original code did) are optimistic."
+    if any(OPTIMISTIC in s for s in selections):
+        text += (
+            " Rows whose checkpoint was selected on test masks (as the original code did) or on "
+            "masks a weakly labelled client does not have are optimistic."
+        )
     return text
 
 

@@ -48,6 +48,7 @@ def write_run(
         "channels": 1,
         "width": 4,
         "levels": 2,
+        "selection_clients": "labelled" if selection == "validation" else "all",
         "runtime": {"device": "cpu", "precision": "fp32", "compiled": False},
     }
     cfg.update(config or {})

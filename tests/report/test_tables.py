@@ -3,7 +3,7 @@ import json
 import pytest
 
 from fedmix.report.results import read_csv_rows
-from fedmix.report.tables import build_table, table_columns
+from fedmix.report.tables import build_table, selection_text, table_columns
 
 CLIENTS = ["a", "b", "c"]
 TASK = {"clients": CLIENTS, "source": "synthetic"}
@@ -68,7 +68,7 @@ def test_means_and_stds_match_hand_computation(tmp_path, fake_run):
     assert fedavg["n_one_empty"] == "3.00"  # 3 per seed, summed over clients
     assert fedmix["variant"] == "tmi" and fedavg["variant"] == ""
     assert (fedavg["seeds"], fedavg["best_round"], fedavg["rounds"]) == ("0,1", "5,6", "10")
-    assert (fedavg["selection"], fedavg["data"]) == ("validation", "synthetic (toy)")
+    assert fedavg["selection"] == "validation (L clients)" and fedavg["data"] == "synthetic (toy)"
 
 
 def test_columns_cover_every_client_and_metric(tmp_path, fake_run):
@@ -141,3 +141,26 @@ def test_run_without_runtime_record_is_refused_naming_it(tmp_path, fake_run):
     path.write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match=r"fedmix-tmi I-B-L seed 0.*runtime\.precision"):
         _build(tmp_path, csvs)
+
+
+@pytest.mark.parametrize(
+    ("selection", "scope", "text"),
+    [
+        ("validation", "labelled", "validation (L clients)"),
+        ("validation", "all", "validation, all clients (optimistic)"),
+        ("test", "all", "test (optimistic)"),
+        ("test", "labelled", "test, L clients (optimistic)"),
+    ],
+)
+def test_selection_text_flags_every_optimistic_choice(selection, scope, text):
+    assert selection_text(selection, scope) == text
+
+
+def test_rows_selected_on_weak_clients_masks_are_flagged(tmp_path, fake_run):
+    csvs = _tree(tmp_path, fake_run)
+    for csv_path in csvs:
+        path = csv_path.parent / "config.json"
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"selection_clients": "all"}))
+    rows, (_, md, _) = _build(tmp_path, csvs)
+    assert {r["selection"] for r in rows} == {"validation, all clients (optimistic)"}
+    assert "masks a weakly labelled client does not have are optimistic" in md.read_text()

@@ -1,5 +1,6 @@
 # Input functions and target lists of stage 5 (tables, figures, report); included by report.smk.
 from fedmix.config import describe_data
+from fedmix.report.tables import selection_text
 
 
 def table_rows(table):
@@ -41,7 +42,11 @@ def table_protocol(wildcards):
     spec = config["tables"][wildcards.table]
     first = spec["rows"][0]
     run = resolve_run(config, spec["task"], first["method"], first["setting"], config["seeds"][0])
-    return {"data": run.data, "rounds": run.rounds, "selection": run.selection}
+    return {
+        "data": run.data,
+        "rounds": run.rounds,
+        "selection": selection_text(run.selection, run.selection_clients),
+    }
 
 
 def sensitivity_tables():
