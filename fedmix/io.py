@@ -9,7 +9,9 @@ Three kinds of file, all written atomically (temporary name, renamed when comple
     lesion      uint8  (N,)          image-level label: 1 lesion present, 0 absent
     diagnosis   uint8  (N,)          0 normal, 1 benign, 2 malignant (attr ``diagnosis_names``)
     sample_ids  str    (N,)          stable id of each sample (file stem or generator id)
-    split       uint8  (N,)          0 train, 1 val, 2 test (attr ``split_names``), seeded
+    split       uint8  (N,)          0 train, 1 val, 2 test (attr ``split_names``), seeded;
+                                     3 unlabelled_extra: training images for letter U only
+                                     (BUSI's normal images, as the paper adds them)
     attrs: kind, task, client, source, source_version, params (JSON), fedmix_version
 
 ``train`` -- ``resources/{task}/train/{client}.{supervision}.h5``: the train split of one client
@@ -48,7 +50,7 @@ __all__ = [
     "write_h5",
 ]
 
-SPLIT_NAMES = ("train", "val", "test")
+SPLIT_NAMES = ("train", "val", "test", "unlabelled_extra")
 DIAGNOSIS_NAMES = ("normal", "benign", "malignant")
 
 # Which arrays a training file may hold, per supervision letter.

@@ -45,7 +45,9 @@ def test_busi_end_to_end(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     dcfg = download(tmp_path, "busi", {"Dataset_BUSI.zip": make_busi_zip(served)})
-    arrays, attrs = standardize_client("breast", "bus", task("breast", ["bus"]), dcfg)
+    arrays, attrs = standardize_client(
+        "breast", "bus", task("breast", ["bus"], normal_images="none"), dcfg
+    )
     assert arrays["sample_ids"].tolist() == ["benign (1)", "benign (2)", "malignant (1)"]
     assert arrays["images"].shape == (3, 1, 16, 16) and arrays["images"].dtype == np.uint8
     assert arrays["diagnosis"].tolist() == [1, 1, 2] and arrays["lesion"].tolist() == [1, 1, 1]
@@ -55,11 +57,6 @@ def test_busi_end_to_end(tmp_path):
     assert np.array_equal(arrays["masks"][1], expected)
     assert set(np.unique(arrays["masks"])) == {0, 1}
     assert attrs["source"] == "breast" and attrs["licence"] == "CC BY 4.0"
-    with_normal, _ = standardize_client(
-        "breast", "bus", task("breast", ["bus"], include_normal=True), dcfg
-    )
-    assert with_normal["sample_ids"][-1] == "normal (1)"
-    assert with_normal["lesion"][-1] == 0 and with_normal["masks"][-1].sum() == 0
     path = write_h5(tmp_path / "bus.h5", arrays, attrs)
     back, back_attrs = read_h5(path)
     assert np.array_equal(back["masks"], arrays["masks"]) and back_attrs["client"] == "bus"
@@ -74,6 +71,33 @@ def test_busi_end_to_end(tmp_path):
     assert boxes["box_valid"].all() and (boxes["boxes"][:, 2:] > boxes["boxes"][:, :2]).all()
     test, _ = read_h5(holdout_file(path, tmp_path / "bus.test.h5", "test"))
     assert np.array_equal(test["masks"], arrays["masks"][arrays["split"] == 2])
+
+
+def test_busi_normal_images_join_bus_only_where_it_is_unlabelled(tmp_path):
+    """The paper's rule (the default): normals train bus only in its U file, never val/test,
+    and the tumour images' split is the one made without them."""
+    served = tmp_path / "served"
+    served.mkdir()
+    dcfg = download(tmp_path, "busi", {"Dataset_BUSI.zip": make_busi_zip(served)})
+    split = {"mode": "grouped", "val_fraction": 0.0, "test_fraction": 0.34, "seed": 0}
+    without, _ = standardize_client(
+        "breast", "bus", task("breast", ["bus"], split=split, normal_images="none"), dcfg
+    )
+    arrays, attrs = standardize_client("breast", "bus", task("breast", ["bus"], split=split), dcfg)
+    normal = arrays["sample_ids"] == "normal (1)"
+    assert normal.sum() == 1 and arrays["lesion"][normal] == 0
+    assert arrays["split"][normal].tolist() == [3] and attrs["split_names"][3] == "unlabelled_extra"
+    assert arrays["split"][~normal].tolist() == without["split"].tolist()
+    path = write_h5(tmp_path / "bus.h5", arrays, attrs)
+    for letter in SUPERVISION_FIELDS:
+        ids = read_h5(degrade_file(path, tmp_path / f"bus.{letter}.h5", letter))[0]["sample_ids"]
+        assert ("normal (1)" in ids.tolist()) == (letter == "U"), letter
+    test_ids = read_h5(holdout_file(path, tmp_path / "bus.test.h5", "test"))[0]["sample_ids"]
+    assert "normal (1)" not in test_ids.tolist()
+    every, _ = standardize_client(
+        "breast", "bus", task("breast", ["bus"], split=split, normal_images="all"), dcfg
+    )
+    assert set(every["split"].tolist()) <= {0, 1, 2} and "normal (1)" in every["sample_ids"]
 
 
 def test_ham10000_end_to_end_and_shared_lesion_rule(tmp_path):

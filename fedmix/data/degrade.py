@@ -113,9 +113,10 @@ def degrade_file(src: str | os.PathLike, dst: str | os.PathLike, supervision: st
     """Write the train split of standardized file ``src`` to ``dst`` at ``supervision``.
 
     L keeps masks; B replaces them with boxes and box_valid (:func:`masks_to_boxes`); I keeps
-    lesion and diagnosis; U keeps images and sample_ids only. Attrs: kind "train", supervision,
-    task, client, source (synthetic or the real dataset), source_file (name of ``src``),
-    source_sha256 and fedmix_version.
+    lesion and diagnosis; U keeps images and sample_ids only, and also takes the samples whose
+    split is ``unlabelled_extra`` (BUSI's normal images, added where BUS is unlabelled). Attrs:
+    kind "train", supervision, task, client, source (synthetic or the real dataset), source_file
+    (name of ``src``), source_sha256 and fedmix_version.
     """
     if supervision not in SUPERVISION_FIELDS:
         raise ValueError(
@@ -126,6 +127,10 @@ def degrade_file(src: str | os.PathLike, dst: str | os.PathLike, supervision: st
     keep = data["split"] == SPLIT_NAMES.index("train")
     if not keep.any():
         raise ValueError(f"{src}: no train samples; raise n or lower val/test fractions")
+    extra = data["split"] == SPLIT_NAMES.index("unlabelled_extra")
+    if supervision == "U" and extra.any():  # e.g. BUSI normals: the paper adds them where U
+        log.info("%s: %d unlabelled-only images join the U training set", src, int(extra.sum()))
+        keep |= extra
     train = {k: v[keep] for k, v in data.items()}
     boxes, box_valid = masks_to_boxes(train["masks"])
     available = {**train, "boxes": boxes, "box_valid": box_valid}

@@ -6,9 +6,12 @@ interpolation, aspect ratio ignored; each mask must hold only 0 and 255, its fil
 (BUSI ``_mask_1.png`` ...) and resized nearest-neighbour to 0/1. ``lesion`` is 1 for every image
 with a benign or malignant diagnosis and 0 for BUSI's normal images (empty masks).
 
-BUSI normal images: the paper adds them to the BUS client only where BUS is unlabeled (``U``).
-A standardized file serves every setting, so they are excluded by default and included for all
-settings with ``tasks.<name>.real.include_normal: true`` (use a separate task for the U rows).
+BUSI normal images (``tasks.<name>.real.normal_images``): the paper adds them to the BUS client
+only where BUS is unlabeled (``U``). A standardized file serves every setting, so by default
+(``unlabelled``) they get the split code ``unlabelled_extra``: outside the train/val/test split
+of the tumour images (which therefore stays the paper's), and used only by the ``U`` training
+file (:func:`fedmix.data.degrade.degrade_file`). ``all`` splits them like every other image;
+``none`` leaves them out.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from fedmix.datasets.readers import (
 )
 from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.datasets.splits import drop_shared_groups, make_split
+from fedmix.io import SPLIT_NAMES
 
-__all__ = ["client_samples", "load_image", "load_mask", "standardize_client"]
+__all__ = ["client_samples", "load_image", "load_mask", "normal_images", "standardize_client"]
 
 _SHOW = 5
 
@@ -81,7 +85,7 @@ def client_samples(source: str, client: str, task_cfg: Mapping, datasets_cfg: Ma
             f"{folder}: dataset folder of {key!r} not found; run the download/verify rule first"
         )
     if key == "busi":
-        return list_busi(folder, task_cfg.get("real", {}).get("include_normal", False)), key, 0
+        return list_busi(folder, normal_images(task_cfg) != "none"), key, 0
     if key in ("busis", "udiat"):
         return (list_busis if key == "busis" else list_udiat)(folder), key, 0
     if key == "isic2018":
@@ -95,6 +99,23 @@ def client_samples(source: str, client: str, task_cfg: Mapping, datasets_cfg: Ma
     groups = {c: [r["lesion_id"] for r in rows if r["dataset"] == sites[c]] for c in order}
     keep = drop_shared_groups(groups, order)[client]
     return [s for s, k in zip(samples, keep, strict=True) if k], key, int((~keep).sum())
+
+
+def normal_images(task_cfg: Mapping) -> str:
+    """The task's rule for BUSI normal images: ``unlabelled`` (default), ``all`` or ``none``."""
+    return task_cfg.get("real", {}).get("normal_images", "unlabelled")
+
+
+def _split_codes(key: str, task_cfg: Mapping, samples: list[Sample], diagnosis) -> np.ndarray:
+    """Split codes of a client's samples; BUSI normals are ``unlabelled_extra`` by default."""
+    ids = np.array([s.sample_id for s in samples])
+    groups = np.array([s.group for s in samples], dtype=object)
+    extra = np.zeros(len(samples), dtype=bool)
+    if key == "busi" and normal_images(task_cfg) == "unlabelled":
+        extra = diagnosis == 0
+    split = np.full(len(samples), SPLIT_NAMES.index("unlabelled_extra"), dtype=np.uint8)
+    split[~extra] = make_split(ids[~extra], list(groups[~extra]), task_cfg["split"])
+    return split
 
 
 def _load_all(samples: list[Sample], size: int, channels: int):
@@ -139,7 +160,7 @@ def standardize_client(
         "lesion": (diagnosis > 0).astype(np.uint8),
         "diagnosis": diagnosis,
         "sample_ids": ids,
-        "split": make_split(ids, [s.group for s in samples], task_cfg["split"]),
+        "split": _split_codes(key, task_cfg, samples, diagnosis),
     }
     ds = REGISTRY[key]
     attrs = {
@@ -156,7 +177,7 @@ def standardize_client(
             "real": dict(task_cfg.get("real", {})),
             "dropped_shared_lesion_images": n_dropped,
         },
-        "split_names": ["train", "val", "test"],
+        "split_names": list(SPLIT_NAMES),
         "diagnosis_names": ["normal", "benign", "malignant"],
         "licence": ds.licence,
         "citation": ds.citation,
