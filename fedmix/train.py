@@ -36,6 +36,7 @@ __all__ = [
     "autocast_dtype",
     "batch_dice_scores",
     "deterministic_cpu",
+    "gamma_shift",
     "runtime_record",
     "train_run",
     "uses_channels_last",
@@ -295,7 +296,8 @@ class RoundLoop:
         with torch.no_grad():
             teacher = torch.sigmoid(model(x).float())
         gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
-        student_logits = model(x.clamp_min(1e-6).pow(gamma)).float()
+        # x ** gamma keeps black pixels black (0 ** gamma = 0 for gamma > 0); x needs no grad.
+        student_logits = model(gamma_shift(x, gamma)).float()
         return confident_bce(student_logits, teacher, self.run.confidence)
 
     def _autocast(self):
@@ -366,6 +368,11 @@ class RoundLoop:
         }
         (self.out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         (self.out_dir / "resume.pt").unlink(missing_ok=True)
+
+
+def gamma_shift(x: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+    """FedST's intensity view ``x ** gamma`` of images in [0, 1], one gamma per image."""
+    return x.pow(gamma)
 
 
 def batch_dice_scores(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -228,3 +228,11 @@ def test_best_checkpoint_is_chosen_on_the_scoped_clients_masks(
     assert load_checkpoint(tmp_path / "run" / "best.pt")["round"] == best
     rows = read_history(tmp_path / "run" / "history.csv")
     assert [r["val_dice"] for r in rows if r["client"] == "a"] == ["0.900000", "0.100000"]
+
+
+def test_fedst_gamma_view_keeps_black_black_and_white_white():
+    x = torch.tensor([0.0, 0.25, 1.0]).view(1, 1, 1, 3).repeat(2, 1, 1, 1)
+    gamma = torch.tensor([0.2, 2.0]).view(2, 1, 1, 1)
+    out = train.gamma_shift(x, gamma)
+    torch.testing.assert_close(out[0, 0, 0], torch.tensor([0.0, 0.25**0.2, 1.0]))
+    torch.testing.assert_close(out[1, 0, 0], torch.tensor([0.0, 0.0625, 1.0]))
