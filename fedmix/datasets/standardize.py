@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 import fedmix
 from fedmix.datasets.download import dataset_dir
@@ -118,11 +119,12 @@ def _split_codes(key: str, task_cfg: Mapping, samples: list[Sample], diagnosis) 
     return split
 
 
-def _load_all(samples: list[Sample], size: int, channels: int):
+def _load_all(samples: list[Sample], size: int, channels: int, desc: str = "images"):
     images = np.zeros((len(samples), channels, size, size), dtype=np.uint8)
     masks = np.zeros((len(samples), size, size), dtype=np.uint8)
     errors = []
-    for i, s in enumerate(samples):
+    # thousands of decodes and resizes for HAM10000: minutes, so a progress bar in the log
+    for i, s in enumerate(tqdm(samples, desc=desc, unit="img", mininterval=2.0)):
         try:
             masks[i] = load_mask(s.masks, size)
             with Image.open(s.image) as img, Image.open(s.masks[0]) as mask:
@@ -151,7 +153,7 @@ def standardize_client(
     """
     source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
     samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
-    images, masks = _load_all(samples, size, channels)
+    images, masks = _load_all(samples, size, channels, desc=f"{task_name}/{client} ({key})")
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
     arrays = {
