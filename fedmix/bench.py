@@ -61,7 +61,9 @@ FIGURES = (
     "speedup_step",
     "speedup_pseudo",
     "speedup_round",
+    "run_300_rounds_min",
 )
+PAPER_ROUNDS = 300  # FEDMIX_SPEC: 300 rounds of one local epoch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,6 +212,8 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
     out["speedup_step"] = out["naive_step_s"] / out["step_s"]
     out["speedup_pseudo"] = out["pseudo_images_per_s"] / out["naive_pseudo_images_per_s"]
     out["speedup_round"] = out["naive_round_s"] / out["round_s"]
+    # Upper bound for a whole run at these client sizes: tau = 0 keeps every weak sample.
+    out["run_300_rounds_min"] = PAPER_ROUNDS * out["round_s"] / 60
     settings = dataclasses.asdict(size) | {
         "device": str(dev),
         "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
@@ -333,6 +337,8 @@ def format_table(result: dict) -> str:
         f"3x3 conv reference ({r['conv_channels']} ch)      {r['conv_ref_tflops']:12.4f} TFLOP/s",
         f"achieved / ceiling                 {r['ratio_to_ceiling']:12.3f}"
         f"   (ceiling {r['ceiling_tflops']:.4f} TFLOP/s; vs GEMM {r['ratio_to_gemm']:.3f})",
+        f"300 FedMix rounds at these sizes   {r['run_300_rounds_min']:12.2f} min"
+        "   (upper bound: every weak sample kept)",
     ]
     if r.get("host_syncs_per_epoch") is None:
         lines.append("host synchronisations              n/a (CPU)")

@@ -57,7 +57,7 @@ step 120 "bench paper size" "${BENCH[@]}" "${PAPER[@]}" --json "$OUTDIR/paper.js
 # 2. The same in IEEE fp32, for the precision ratio.
 step 90 "bench paper size fp32" "${BENCH[@]}" "${PAPER[@]}" --precision fp32 --steps 2 \
   --repeats 2 --json "$OUTDIR/paper_fp32.json"
-# 3. One FedMix round at the breast federation's size: x 300 projects a paper-scale run.
+# 3. One FedMix round at the breast federation's size; run_300_rounds_min is the goal's figure.
 step 240 "bench breast round" "${BENCH[@]}" "${PAPER[@]}" "${BREAST[@]}" --repeats 2 \
   --json "$OUTDIR/breast_round.json"
 # 4. torch.compile (training.compile: true); compile time falls in the warm-up only.

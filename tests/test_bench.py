@@ -29,6 +29,7 @@ def test_bench_writes_every_figure_with_consistent_ratios(tmp_path, capsys):
     assert math.isclose(r["ceiling_tflops"], max(r["gemm_tflops"], r["conv_ref_tflops"]))
     assert math.isclose(r["ratio_to_ceiling"], r["achieved_tflops"] / r["ceiling_tflops"])
     assert math.isclose(r["speedup_round"], r["naive_round_s"] / r["round_s"])
+    assert math.isclose(r["run_300_rounds_min"], 300 * r["round_s"] / 60)
     # FLOPs of one step: forward + backward ~ 3x forward of the U-Net at 16 x 16, batch 4
     assert 1e5 < r["flops_per_step"] < 1e9
     assert r["host_syncs_per_epoch"] is None and r["host_syncs_per_round"] is None  # CPU
