@@ -37,7 +37,7 @@ from fedmix.io import write_h5
 from fedmix.model import predict_binary
 from fedmix.naive import PlainLoop, compare_paths, plain_views, predict_one_by_one
 from fedmix.strategies import LocalJob
-from fedmix.train import RoundLoop, autocast_dtype, deterministic_cpu
+from fedmix.train import RoundLoop, autocast_dtype, deterministic_cpu, precision_name
 
 __all__ = ["BenchSize", "FIGURES", "PATH_RTOL", "compare_on_device", "format_table", "run_bench"]
 
@@ -218,7 +218,7 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
         "device": str(dev),
         "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
-        "precision": "bf16" if dtype is torch.bfloat16 else "fp32",
+        "precision": precision_name(precision, dev),
         "compile": compile,
         "torch": torch.__version__,
     }
@@ -244,8 +244,7 @@ def compare_on_device(size: BenchSize, device: str = "auto", precision: str = "a
         train_files, val_files = write_federation(Path(tmp), size)
         fast = RoundLoop(run, train_files, val_files, Path(tmp) / "out", dev)
         rows = compare_paths(fast, PlainLoop.alongside(fast), rounds)
-    used = "bf16" if autocast_dtype(precision, dev) is torch.bfloat16 else "fp32"
-    return used, rows
+    return precision_name(precision, dev), rows
 
 
 def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:

@@ -37,6 +37,7 @@ __all__ = [
     "batch_dice_scores",
     "deterministic_cpu",
     "gamma_shift",
+    "precision_name",
     "runtime_record",
     "train_run",
     "uses_channels_last",
@@ -109,6 +110,11 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
+def precision_name(precision: str, device: torch.device) -> str:
+    """The arithmetic a run on ``device`` actually uses: ``"bf16"`` or ``"fp32"``."""
+    return "bf16" if autocast_dtype(precision, device) is torch.bfloat16 else "fp32"
+
+
 def uses_channels_last(device: torch.device) -> bool:
     """Channels-last weights on CUDA (tensor-core convolutions); on the CPU it was slower
     (GroupNorm with two channels per group, docs/performance.md)."""
@@ -117,11 +123,10 @@ def uses_channels_last(device: torch.device) -> bool:
 
 def runtime_record(run: RunConfig, device: torch.device) -> dict:
     """How a run was computed, for ``config.json``: the device, the resolved precision, etc."""
-    dtype = autocast_dtype(run.precision, device)
     return {
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "precision": "bf16" if dtype is torch.bfloat16 else "fp32",
+        "precision": precision_name(run.precision, device),
         "channels_last": uses_channels_last(device),
         "compiled": run.compile,
         "torch": torch.__version__,

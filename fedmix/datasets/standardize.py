@@ -107,14 +107,12 @@ def normal_images(task_cfg: Mapping) -> str:
     return task_cfg.get("real", {}).get("normal_images", "unlabelled")
 
 
-def _split_codes(key: str, task_cfg: Mapping, samples: list[Sample], diagnosis) -> np.ndarray:
+def _split_codes(key: str, task_cfg: Mapping, ids, groups, diagnosis) -> np.ndarray:
     """Split codes of a client's samples; BUSI normals are ``unlabelled_extra`` by default."""
-    ids = np.array([s.sample_id for s in samples])
-    groups = np.array([s.group for s in samples], dtype=object)
-    extra = np.zeros(len(samples), dtype=bool)
+    extra = np.zeros(len(ids), dtype=bool)
     if key == "busi" and normal_images(task_cfg) == "unlabelled":
         extra = diagnosis == 0
-    split = np.full(len(samples), SPLIT_NAMES.index("unlabelled_extra"), dtype=np.uint8)
+    split = np.full(len(ids), SPLIT_NAMES.index("unlabelled_extra"), dtype=np.uint8)
     split[~extra] = make_split(ids[~extra], list(groups[~extra]), task_cfg["split"])
     return split
 
@@ -156,13 +154,14 @@ def standardize_client(
     images, masks = _load_all(samples, size, channels, desc=f"{task_name}/{client} ({key})")
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
+    groups = np.array([s.group for s in samples], dtype=object)
     arrays = {
         "images": images,
         "masks": masks,
         "lesion": (diagnosis > 0).astype(np.uint8),
         "diagnosis": diagnosis,
         "sample_ids": ids,
-        "split": _split_codes(key, task_cfg, samples, diagnosis),
+        "split": _split_codes(key, task_cfg, ids, groups, diagnosis),
     }
     ds = REGISTRY[key]
     attrs = {
