@@ -30,7 +30,7 @@ def renamed(section: str, old: str, new: str) -> dict:
 @pytest.mark.parametrize(
     ("section", "old", "new", "words"),
     [
-        ("tasks", "synthetic-breast", "../../escape", r"config\['tasks'\]: the name '\.\./\.\./escape'"),
+        ("tasks", "synthetic-breast", "../../escape", r"\['tasks'\]: the name '\.\./\.\./escape'"),
         ("tasks", "synthetic-breast", "..", r"config\['tasks'\]: the name '\.\.' is not allowed"),
         ("tasks", "synthetic-breast", "a/b", r"config\['tasks'\]: the name 'a/b' is not allowed"),
         ("methods", "fedavg", "..", r"config\['methods'\]: the name '\.\.' is not allowed"),
