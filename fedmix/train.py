@@ -10,7 +10,6 @@ generator seeded with (seed, r), so a resumed run repeats an uninterrupted one e
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import logging
 import math
@@ -26,10 +25,11 @@ from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
 from fedmix.gpu_slots import select_device
-from fedmix.io import HISTORY_COLUMNS
+from fedmix.io import HISTORY_COLUMNS, file_digests, write_csv, write_text
 from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
 from fedmix.model import UNet, predict_binary
 from fedmix.optim import FlatAdam
+from fedmix.runguard import guarded_run
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
 __all__ = [
@@ -68,7 +68,8 @@ def train_run(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    with _device_context(device, gpu_slots) as dev:
+    # one process per run folder, stopped with its Snakemake, no half-written file left
+    with guarded_run(out_dir), _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
         loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
@@ -150,6 +151,8 @@ class RoundLoop:
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
+        # recorded in every checkpoint: a resume on other data is refused
+        self.inputs = file_digests([*train_files, *selection_files])
         # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
         # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
         self.selection_scope = [
@@ -329,7 +332,7 @@ class RoundLoop:
             for s, m in enumerate(streams):
                 key = group if s == 0 else f"{group}#stream{s + 1}"
                 models[key] = {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
-        return {"config": self.run.to_dict(), "round": rnd, "models": models}
+        return {"config": self.run.to_dict(), "round": rnd, "models": models, "inputs": self.inputs}
 
     def _state(self, next_round: int) -> dict:
         payload = self._models_payload(next_round)
@@ -344,7 +347,7 @@ class RoundLoop:
         path = self.out_dir / "resume.pt"
         if not path.exists():
             return
-        state = load_checkpoint(path, self.run)
+        state = load_checkpoint(path, self.run, inputs=self.inputs)
         for key, sd in state["models"].items():
             group, _, stream = key.partition("#stream")
             self.globals[group][int(stream or 1) - 1].load_state_dict(sd)
@@ -359,19 +362,15 @@ class RoundLoop:
     def _write_outputs(self) -> None:
         save_checkpoint(self.out_dir / "final.pt", self._models_payload(self.run.rounds))
         save_checkpoint(self.out_dir / "best.pt", self.best["payload"])
-        tmp = self.out_dir / "history.csv.tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for row in self.history:
-                writer.writerow({k: _fmt(v) for k, v in row.items()})
-        tmp.replace(self.out_dir / "history.csv")
+        rows = [{k: _fmt(v) for k, v in row.items()} for row in self.history]
+        write_csv(self.out_dir / "history.csv", HISTORY_COLUMNS, rows)
         meta = {
             **self.run.to_dict(),
             "best_round": self.best["round"],
+            "inputs": self.inputs,
             "runtime": runtime_record(self.run, self.device),
         }
-        (self.out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        write_text(self.out_dir / "config.json", json.dumps(meta, indent=2, sort_keys=True))
         (self.out_dir / "resume.pt").unlink(missing_ok=True)
 
 
