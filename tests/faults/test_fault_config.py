@@ -80,6 +80,7 @@ def test_non_finite_and_non_integer_numbers_are_refused(yaml_text, where, words)
         validate_config(config)
 
 
+@pytest.mark.workflow
 def test_escaping_task_name_stops_snakemake_before_writing_anything(tmp_path):
     """A dry run with a task named ../../escape fails at load time, naming the key."""
     work = tmp_path / "a" / "b"
