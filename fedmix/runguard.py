@@ -123,6 +123,8 @@ def stop_with_parent(poll_s: float = 2.0) -> Iterator[None]:
     done = threading.Event()
 
     def on_term(signum, frame):
+        if _alive(*ancestor):  # sent by Snakemake itself or by a user: not an orphan
+            raise SystemExit("stopped by SIGTERM; rerun snakemake to continue from resume.pt")
         raise ParentExitedError(
             f"stopped: Snakemake (pid {ancestor[0]}) that started this run has exited; "
             "rerun snakemake to continue from resume.pt"
