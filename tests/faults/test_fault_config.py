@@ -65,7 +65,7 @@ def test_client_names_follow_a_safe_pattern():
         ("training: {lr: .inf}", r"config\['training'\]\['lr'\]", "finite number"),
         ("training: {weight_decay: -.inf}", r"\['weight_decay'\]", "finite number"),
         ("methods: {fedmix-tmi: {algorithm: fedmix, variant: tmi, beta: .nan}}",
-         r"config\['methods'\]\['fedmix-tmi'\]\['beta'\]", "finite number"),
+         r"config\['methods'\]\['fedmix-tmi'\].*\['beta'\]", "finite number"),
         ("training: {rounds: 2.0}", r"config\['training'\]\['rounds'\]", "not a whole number"),
         ("seeds: [0, 1.0]", r"config\['seeds'\]\[1\]", "not a whole number"),
         ("training: {lr: '0.001'}", r"config\['training'\]\['lr'\]",
