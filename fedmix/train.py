@@ -31,6 +31,7 @@ from fedmix.devices import (
     uses_channels_last,
 )
 from fedmix.gpu_slots import select_device
+from fedmix.io import file_digests
 from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
 from fedmix.metrics import batch_dice_scores
 from fedmix.model import predict_binary
@@ -42,6 +43,7 @@ from fedmix.outputs import (
     resume_payload,
     write_run_outputs,
 )
+from fedmix.runguard import guarded_run
 
 __all__ = ["NonFiniteLossError", "RoundLoop", "copy_weights", "round_seed", "train_run"]
 
@@ -70,7 +72,8 @@ def train_run(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    with _device_context(device, gpu_slots) as dev:
+    # one process per run folder, stopped with its Snakemake, no half-written file left
+    with guarded_run(out_dir), _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
         loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
@@ -103,6 +106,8 @@ class RoundLoop:
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
+        # recorded in every checkpoint: a resume on other data is refused
+        self.inputs = file_digests([*train_files, *selection_files])
         # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
         # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
         self.selection_scope = [
@@ -163,8 +168,8 @@ class RoundLoop:
                 state = resume_payload(
                     self.run, self.globals, self.optims, self.history, self.best, rnd + 1
                 )
-                save_checkpoint(self.out_dir / "resume.pt", state)
-        final = models_payload(self.run, self.globals, self.run.rounds)
+                save_checkpoint(self.out_dir / "resume.pt", {**state, "inputs": self.inputs})
+        final = {**models_payload(self.run, self.globals, self.run.rounds), "inputs": self.inputs}
         write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
         return self.history
 
@@ -206,7 +211,7 @@ class RoundLoop:
                 }
             )
         if score > self.best["score"]:  # kept in memory; written once at the end
-            payload = models_payload(self.run, self.globals, rnd + 1)
+            payload = {**models_payload(self.run, self.globals, rnd + 1), "inputs": self.inputs}
             self.best = {"score": score, "round": rnd + 1, "payload": payload}
         return score
 
@@ -273,7 +278,7 @@ class RoundLoop:
         path = self.out_dir / "resume.pt"
         if not path.exists():
             return
-        state = load_checkpoint(path, self.run)
+        state = load_checkpoint(path, self.run, inputs=self.inputs)
         restore_models(self.globals, state["models"])
         for c, opts in self.optims.items():
             for opt, sd in zip(opts, state["optimizers"][c], strict=True):
