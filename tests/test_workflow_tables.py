@@ -28,10 +28,10 @@ def build_table1(workdir: Path) -> Path:
     rows.write_text(ROWS)
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
     cmd += ["--configfile", str(TINY), str(rows), "--cores", "2", "--quiet", "all"]
-    cmd += ["--", "results/table1.csv"]
+    cmd += ["--", "results/tiny/table1.csv"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir / "results"
+    return workdir / "results" / "tiny"
 
 
 @pytest.mark.workflow
@@ -58,7 +58,7 @@ def test_paper_config_plans_every_paper_table(tmp_path):
     scope, hyper-parameters) and is planned, from download to table."""
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path)]
     cmd += ["--configfile", str(ROOT / "config" / "paper.yaml"), "-n", "--quiet", "rules"]
-    cmd += ["--", "results/table1.csv", "results/table2.csv", "results/table3.csv"]
+    cmd += ["--", *(f"results/paper/table{n}.csv" for n in (1, 2, 3))]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = {

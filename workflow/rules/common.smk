@@ -7,6 +7,15 @@ from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
 config = validate_config(config)
 
+# Every output of this configuration lives under its own name, so that two configurations
+# (e.g. the demo and the paper's) never overwrite each other. Raw downloads are shared.
+EXPERIMENT = config["experiment"]
+RESULTS = f"results/{EXPERIMENT}"
+RESOURCES = f"resources/{EXPERIMENT}"
+LOGS = f"logs/{EXPERIMENT}"
+# One run's files, for expand() over seeds (the other wildcards stay wildcards).
+RUN_FILES = RESULTS + "/{{task}}/{{method}}/{{setting}}/seed{seed}"
+
 TASKS = sorted(config["tasks"])
 SEEDS = config["seeds"]
 SETTING_RE = "[LBIU](-[LBIU])*"
@@ -47,20 +56,20 @@ def clients(task):
 
 
 def run_dir(task, method, setting, seed):
-    return f"results/{task}/{method}/{setting}/seed{seed}"
+    return f"{RESULTS}/{task}/{method}/{setting}/seed{seed}"
 
 
 def train_files(wildcards):
     """Training inputs of one run: each client's file at its supervision level."""
     letters = parse_setting(wildcards.setting, len(clients(wildcards.task)))
     return [
-        f"resources/{wildcards.task}/train/{c}.{sup}.h5"
+        f"{RESOURCES}/{wildcards.task}/train/{c}.{sup}.h5"
         for c, sup in zip(clients(wildcards.task), letters)
     ]
 
 
 def split_files(task, split):
-    return [f"resources/{task}/{split}/{c}.h5" for c in clients(task)]
+    return [f"{RESOURCES}/{task}/{split}/{c}.h5" for c in clients(task)]
 
 
 def selection_files(wildcards):
@@ -99,4 +108,4 @@ def table_runs(table):
 
 
 def table_targets():
-    return [f"results/{t}.csv" for t in sorted(config["tables"])]
+    return [f"{RESULTS}/{t}.csv" for t in sorted(config["tables"])]

@@ -5,29 +5,20 @@
 
 rule evaluate:
     input:
-        best=expand("results/{{task}}/{{method}}/{{setting}}/seed{seed}/best.pt", seed=SEEDS),
-        final=expand("results/{{task}}/{{method}}/{{setting}}/seed{seed}/final.pt", seed=SEEDS),
+        best=expand(RUN_FILES + "/best.pt", seed=SEEDS),
+        final=expand(RUN_FILES + "/final.pt", seed=SEEDS),
         test=lambda wc: split_files(wc.task, "test"),
     output:
-        best=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_best.csv", seed=SEEDS
-        ),
-        best_clients=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_best_clients.csv", seed=SEEDS
-        ),
-        final=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_final.csv", seed=SEEDS
-        ),
-        final_clients=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_final_clients.csv",
-            seed=SEEDS,
-        ),
+        best=expand(RUN_FILES + "/eval_best.csv", seed=SEEDS),
+        best_clients=expand(RUN_FILES + "/eval_best_clients.csv", seed=SEEDS),
+        final=expand(RUN_FILES + "/eval_final.csv", seed=SEEDS),
+        final_clients=expand(RUN_FILES + "/eval_final_clients.csv", seed=SEEDS),
     params:
         runtime=config["runtime"],
     threads: 1
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/{method}/{setting}/evaluate.log",
+        f"{LOGS}/{{task}}/{{method}}/{{setting}}/evaluate.log",
     script:
         "../scripts/evaluate.py"

@@ -11,13 +11,13 @@ rule table:
         unpack(table_inputs),
     output:
         csv=report(
-            "results/{table}.csv",
+            f"{RESULTS}/{{table}}.csv",
             caption="../report/table.rst",
             category="Tables",
             labels={"table": "{table}"},
         ),
-        md="results/{table}.md",
-        tex="results/{table}.tex",
+        md=f"{RESULTS}/{{table}}.md",
+        tex=f"{RESULTS}/{{table}}.tex",
     params:
         spec=lambda wc: config["tables"][wc.table],
         task=lambda wc: config["tasks"][task_of(wc)],
@@ -28,7 +28,7 @@ rule table:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{table}.log",
+        f"{LOGS}/{{table}}.log",
     script:
         "../scripts/table.py"
 
@@ -39,18 +39,18 @@ rule figure_labels:
         gallery_inputs,
     output:
         png=report(
-            "results/figures/{task}_labels.png",
+            f"{RESULTS}/figures/{{task}}_labels.png",
             caption="../report/labels.rst",
             category="Figures",
             subcategory="{task}",
             labels={"figure": "label degradation gallery", "task": "{task}"},
         ),
-        pdf="results/figures/{task}_labels.pdf",
+        pdf=f"{RESULTS}/figures/{{task}}_labels.pdf",
     params:
         clients=lambda wc: clients(wc.task),
         data=lambda wc: describe_data(config["tasks"][wc.task]),
     log:
-        "logs/figures/{task}_labels.log",
+        f"{LOGS}/figures/{{task}}_labels.log",
     conda:
         "../../envs/fedmix.yaml"
     script:
@@ -63,13 +63,13 @@ rule figure_history:
         history_inputs,
     output:
         png=report(
-            "results/figures/{table}_{kind}.png",
+            f"{RESULTS}/figures/{{table}}_{{kind}}.png",
             caption="../report/history.rst",
             category="Figures",
             subcategory="{table}",
             labels={"figure": "{kind}", "table": "{table}"},
         ),
-        pdf="results/figures/{table}_{kind}.pdf",
+        pdf=f"{RESULTS}/figures/{{table}}_{{kind}}.pdf",
     params:
         runs=history_runs,
         protocol=table_protocol,
@@ -77,7 +77,7 @@ rule figure_history:
         table="table[0-9]+",
         kind="weights|kept|val_dice",
     log:
-        "logs/figures/{table}_{kind}.log",
+        f"{LOGS}/figures/{{table}}_{{kind}}.log",
     conda:
         "../../envs/fedmix.yaml"
     script:
@@ -90,13 +90,13 @@ rule figure_overlays:
         unpack(overlay_inputs),
     output:
         png=report(
-            "results/figures/{table}_overlays.png",
+            f"{RESULTS}/figures/{{table}}_overlays.png",
             caption="../report/overlays.rst",
             category="Figures",
             subcategory="{table}",
             labels={"figure": "test overlays", "table": "{table}"},
         ),
-        pdf="results/figures/{table}_overlays.pdf",
+        pdf=f"{RESULTS}/figures/{{table}}_overlays.pdf",
     params:
         checkpoints=overlay_checkpoints,
         clients=lambda wc: clients(task_of(wc)),
@@ -106,7 +106,7 @@ rule figure_overlays:
         table="table[0-9]+",
     threads: 1
     log:
-        "logs/figures/{table}_overlays.log",
+        f"{LOGS}/figures/{{table}}_overlays.log",
     conda:
         "../../envs/fedmix.yaml"
     script:
@@ -119,13 +119,13 @@ rule figure_sensitivity:
         sensitivity_inputs,
     output:
         png=report(
-            "results/figures/{table}_sensitivity.png",
+            f"{RESULTS}/figures/{{table}}_sensitivity.png",
             caption="../report/sensitivity.rst",
             category="Figures",
             subcategory="{table}",
             labels={"figure": "lambda / beta sensitivity", "table": "{table}"},
         ),
-        pdf="results/figures/{table}_sensitivity.pdf",
+        pdf=f"{RESULTS}/figures/{{table}}_sensitivity.pdf",
     params:
         run_dirs=sensitivity_runs,
         base_method=lambda wc: config["tables"][wc.table]["rows"][0]["method"],
@@ -133,7 +133,7 @@ rule figure_sensitivity:
     wildcard_constraints:
         table="table[0-9]+",
     log:
-        "logs/figures/{table}_sensitivity.log",
+        f"{LOGS}/figures/{{table}}_sensitivity.log",
     conda:
         "../../envs/fedmix.yaml"
     script:

@@ -102,14 +102,14 @@ def sensitivity_inputs(wildcards):
 
 
 def gallery_inputs(wildcards):
-    return [f"resources/{wildcards.task}/standardized/{c}.h5" for c in clients(wildcards.task)]
+    return [f"{RESOURCES}/{wildcards.task}/standardized/{c}.h5" for c in clients(wildcards.task)]
 
 
 def figure_targets():
     """Every figure of the default target list (PNG; each rule writes the PDF next to it)."""
-    figures = [f"results/figures/{t}_labels.png" for t in TASKS]
+    figures = [f"{RESULTS}/figures/{t}_labels.png" for t in TASKS]
     for table in sorted(config["tables"]):
-        figures += [f"results/figures/{table}_{k}.png" for k in ("val_dice", "overlays")]
+        figures += [f"{RESULTS}/figures/{table}_{k}.png" for k in ("val_dice", "overlays")]
         if any(is_fedmix(r) for r in table_rows(table)):
-            figures += [f"results/figures/{table}_{k}.png" for k in ("weights", "kept")]
-    return figures + [f"results/figures/{t}_sensitivity.png" for t in sensitivity_tables()]
+            figures += [f"{RESULTS}/figures/{table}_{k}.png" for k in ("weights", "kept")]
+    return figures + [f"{RESULTS}/figures/{t}_sensitivity.png" for t in sensitivity_tables()]
