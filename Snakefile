@@ -66,6 +66,6 @@ localrules:
 
 
 rule all:
+    """Every table and figure of this configuration."""
     input:
-        table_targets(),
-        figure_targets(),
+        default_targets(),

@@ -1,5 +1,7 @@
 # Helpers shared by all stages: config validation, input functions, target lists.
+import os
 import re
+import sys
 
 from fedmix.config import parse_setting, resolve_run, validate_config
 from fedmix.datasets.registry import REGISTRY, client_dataset
@@ -13,8 +15,8 @@ EXPERIMENT = config["experiment"]
 RESULTS = f"results/{EXPERIMENT}"
 RESOURCES = f"resources/{EXPERIMENT}"
 LOGS = f"logs/{EXPERIMENT}"
-# One run's files, for expand() over seeds (the other wildcards stay wildcards).
-RUN_FILES = RESULTS + "/{{task}}/{{method}}/{{setting}}/seed{seed}"
+# One run's directory as a pattern (expand it over seeds with allow_missing=True).
+RUN = f"{RESULTS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}"
 
 TASKS = sorted(config["tasks"])
 SEEDS = config["seeds"]
@@ -109,3 +111,23 @@ def table_runs(table):
 
 def table_targets():
     return [f"{RESULTS}/{t}.csv" for t in sorted(config["tables"])]
+
+
+# `snakemake --report` gathers every report item of the default target and stops at the first
+# one not built yet; while reporting, the default target is only what exists, so a report of
+# Table 1 alone (or of any part of the pipeline) works. Building is unaffected.
+REPORTING = any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv)
+
+
+def default_targets():
+    """Every table and figure; while reporting, those already built."""
+    targets = table_targets() + figure_targets()
+    if not REPORTING:
+        return targets
+    built = [t for t in targets if os.path.exists(t)]
+    if not built:
+        raise ValueError(
+            f"snakemake --report: nothing of experiment {EXPERIMENT!r} is built yet (none of "
+            f"{targets[:3]}...); build a table first, e.g. snakemake {targets[0]}"
+        )
+    return built

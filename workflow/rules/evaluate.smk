@@ -5,14 +5,14 @@
 
 rule evaluate:
     input:
-        best=expand(RUN_FILES + "/best.pt", seed=SEEDS),
-        final=expand(RUN_FILES + "/final.pt", seed=SEEDS),
+        best=expand(f"{RUN}/best.pt", seed=SEEDS, allow_missing=True),
+        final=expand(f"{RUN}/final.pt", seed=SEEDS, allow_missing=True),
         test=lambda wc: split_files(wc.task, "test"),
     output:
-        best=expand(RUN_FILES + "/eval_best.csv", seed=SEEDS),
-        best_clients=expand(RUN_FILES + "/eval_best_clients.csv", seed=SEEDS),
-        final=expand(RUN_FILES + "/eval_final.csv", seed=SEEDS),
-        final_clients=expand(RUN_FILES + "/eval_final_clients.csv", seed=SEEDS),
+        best=expand(f"{RUN}/eval_best.csv", seed=SEEDS, allow_missing=True),
+        best_clients=expand(f"{RUN}/eval_best_clients.csv", seed=SEEDS, allow_missing=True),
+        final=expand(f"{RUN}/eval_final.csv", seed=SEEDS, allow_missing=True),
+        final_clients=expand(f"{RUN}/eval_final_clients.csv", seed=SEEDS, allow_missing=True),
     params:
         runtime=config["runtime"],
     threads: 1

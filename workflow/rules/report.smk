@@ -1,5 +1,6 @@
 # Stage 5: tables, figures and the report, built only from result files.
-# Figures: results/figures/{task}_labels (data), results/figures/{table}_{kind} (runs of a table).
+# Tables: results/<exp>/{table}.{csv,md,tex,html}; figures: results/<exp>/figures/{task}_labels
+# (data) and results/<exp>/figures/{table}_{kind} (runs of a table). The report shows the HTML.
 # Every report item's caption lives in workflow/report/ (Jinja: snakemake.params, .wildcards).
 
 
@@ -10,14 +11,15 @@ rule table:
     input:
         unpack(table_inputs),
     output:
-        csv=report(
-            f"{RESULTS}/{{table}}.csv",
-            caption="../report/table.rst",
-            category="Tables",
-            labels={"table": "{table}"},
-        ),
+        csv=f"{RESULTS}/{{table}}.csv",
         md=f"{RESULTS}/{{table}}.md",
         tex=f"{RESULTS}/{{table}}.tex",
+        html=report(
+            f"{RESULTS}/{{table}}.html",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=report_labels("table"),
+        ),
     params:
         spec=lambda wc: config["tables"][wc.table],
         task=lambda wc: config["tasks"][task_of(wc)],
@@ -43,7 +45,7 @@ rule figure_labels:
             caption="../report/labels.rst",
             category="Figures",
             subcategory="{task}",
-            labels={"figure": "label degradation gallery", "task": "{task}"},
+            labels=report_labels("label gallery"),
         ),
         pdf=f"{RESULTS}/figures/{{task}}_labels.pdf",
     params:
@@ -67,11 +69,12 @@ rule figure_history:
             caption="../report/history.rst",
             category="Figures",
             subcategory="{table}",
-            labels={"figure": "{kind}", "table": "{table}"},
+            labels=report_labels(),
         ),
         pdf=f"{RESULTS}/figures/{{table}}_{{kind}}.pdf",
     params:
         runs=history_runs,
+        methods=row_methods,
         protocol=table_protocol,
     wildcard_constraints:
         table="table[0-9]+",
@@ -94,7 +97,7 @@ rule figure_overlays:
             caption="../report/overlays.rst",
             category="Figures",
             subcategory="{table}",
-            labels={"figure": "test overlays", "table": "{table}"},
+            labels=report_labels("test overlays"),
         ),
         pdf=f"{RESULTS}/figures/{{table}}_overlays.pdf",
     params:
@@ -123,7 +126,7 @@ rule figure_sensitivity:
             caption="../report/sensitivity.rst",
             category="Figures",
             subcategory="{table}",
-            labels={"figure": "lambda / beta sensitivity", "table": "{table}"},
+            labels=report_labels("lambda / beta sensitivity"),
         ),
         pdf=f"{RESULTS}/figures/{{table}}_sensitivity.pdf",
     params:

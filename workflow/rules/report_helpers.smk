@@ -67,6 +67,30 @@ def table_inputs(wildcards):
     }
 
 
+def row_methods(wildcards):
+    """{row label: method name}: a method's colour is the same in every figure."""
+    return {r["label"]: r["method"] for r in table_rows(wildcards.table)}
+
+
+KIND_NAMES = {
+    "weights": "aggregation weights",
+    "kept": "pseudo labels kept",
+    "val_dice": "validation Dice",
+}
+
+
+def report_labels(item=None):
+    """Labels of a report item, the same three for every table and figure: task, table, item."""
+
+    def labels(wildcards):
+        table = wildcards.get("table", "-")
+        task = wildcards.get("task") or task_of(wildcards)
+        kind = wildcards.get("kind")
+        return {"task": task, "table": table, "item": item or KIND_NAMES.get(kind, kind)}
+
+    return labels
+
+
 def history_runs(wildcards):
     """{row label: history.csv per seed}: FedMix rows for weights/kept, all rows for val_dice."""
     return run_files(wildcards.table, "history.csv", wildcards.kind != "val_dice")

@@ -6,10 +6,10 @@ rule train:
         train=train_files,
         select=selection_files,
     output:
-        final=f"{RESULTS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}/final.pt",
-        best=f"{RESULTS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}/best.pt",
-        history=f"{RESULTS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}/history.csv",
-        config=f"{RESULTS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}/config.json",
+        final=f"{RUN}/final.pt",
+        best=f"{RUN}/best.pt",
+        history=f"{RUN}/history.csv",
+        config=f"{RUN}/config.json",
     params:
         run=run_config,
         runtime=config["runtime"],
