@@ -63,6 +63,7 @@ localrules:
     figure_overlays,
     figure_sensitivity,
     figures,
+    help,
 
 
 rule all:

@@ -66,3 +66,18 @@ def test_a_config_without_a_name_or_with_a_path_as_name_is_refused():
         validate_config({k: v for k, v in config.items() if k != "experiment"})
     with pytest.raises(ConfigError, match=r"\['experiment'\]"):
         validate_config({**config, "experiment": "../demo"})
+
+
+@pytest.mark.workflow
+def test_help_rule_lists_every_target_with_one_line(tmp_path):
+    cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path)]
+    cmd += ["--configfile", str(ROOT / "tests/configs/tiny.yaml"), "--cores", "1", "help"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = (tmp_path / "logs/tiny/help.log").read_text().splitlines()
+    targets = [line.split()[0] for line in lines[1:]]
+    assert lines[0].startswith("Targets of experiment 'tiny'")
+    for n in (1, 2, 3):
+        assert f"results/tiny/table{n}.csv" in targets
+    assert "results/tiny/figures/table1_overlays.png" in targets and "figures" in targets
+    assert all(len(line.split(None, 1)) == 2 for line in lines[1:])  # each has a description

@@ -147,3 +147,15 @@ rule figures:
     """Every figure of the configured tasks and tables."""
     input:
         figure_targets(),
+
+
+rule help:
+    """List every target of this configuration with one line each: snakemake help."""
+    params:
+        text=target_help(),
+    log:
+        f"{LOGS}/help.log",
+    conda:
+        "../../envs/fedmix.yaml"
+    shell:
+        "printf '%s\\n' {params.text:q} | tee {log}"

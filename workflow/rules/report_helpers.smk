@@ -137,3 +137,30 @@ def figure_targets():
         if any(is_fedmix(r) for r in table_rows(table)):
             figures += [f"{RESULTS}/figures/{table}_{k}.png" for k in ("weights", "kept")]
     return figures + [f"{RESULTS}/figures/{t}_sensitivity.png" for t in sensitivity_tables()]
+
+
+FIGURE_HELP = {
+    "labels": "label-degradation gallery of the task's clients",
+    "val_dice": "validation Dice per round, per client and method",
+    "overlays": "test images where the methods disagree most, with each prediction",
+    "weights": "FedMix aggregation weights per round (stacked)",
+    "kept": "fraction of pseudo labels kept per weak client and round",
+    "sensitivity": "test Dice against lambda and beta",
+}
+
+
+def target_help():
+    """One line per buildable target of this configuration, for `snakemake help`."""
+    rows = [("all", "every table and figure below (the default target)")]
+    for name in sorted(config["tables"]):
+        spec = config["tables"][name]
+        what = f"{len(spec['rows'])} rows x {len(SEEDS)} seeds on task {spec['task']}"
+        rows.append((f"{RESULTS}/{name}.csv", f"{name}: {what} (with .md, .tex, .html)"))
+    for path in figure_targets():
+        kind = next(k for k in FIGURE_HELP if path.endswith(f"_{k}.png"))
+        rows.append((path, f"{FIGURE_HELP[kind]} (with .pdf)"))
+    rows.append(("figures", "every figure"))
+    rows.append((f"--report {RESULTS}/report.html", "HTML report of whatever is built"))
+    width = max(len(target) for target, _ in rows)
+    head = f"Targets of experiment {EXPERIMENT!r} (snakemake --cores N TARGET):"
+    return "\n".join([head, *(f"  {t:<{width}}  {d}" for t, d in rows)])
