@@ -121,25 +121,24 @@ def plot_weights(runs: Mapping[str, Paths], out_png, out_pdf, title: str = "") -
     """Aggregation weights w_i stacked per round (they sum to 1), one panel per run group.
 
     ``runs``: {panel title (a FedMix table row): history.csv of each seed}. Areas are the mean
-    over seeds; thin black lines are each seed's cumulative weights. A client that skipped a
-    round has weight 0.
+    over seeds; thin white lines are each seed's cumulative weights. A client that skipped a
+    round has weight 0. One legend of the clients below the panels.
     """
-    fig, axes = _panels(len(runs))
+    fig, axes = _panels(len(runs), height=2.2)
     for ax, (name, paths) in zip(axes, runs.items(), strict=True):
         rounds, weights = stack_history(paths, "weight")
         colours = style.client_colours(list(weights))
-        sup = _supervision(paths[0])
         means = [w.mean(axis=0) for w in weights.values()]
-        labels = [f"{c} ({sup[c]})" for c in weights]
-        ax.stackplot(rounds, means, labels=labels, colors=list(colours.values()), lw=0)
+        ax.stackplot(rounds, means, labels=list(weights), colors=list(colours.values()), lw=0)
         cumulative = np.cumsum(np.stack(list(weights.values())), axis=0)  # (clients, S, R)
         if cumulative.shape[1] > 1:
             for boundary in cumulative[:-1].reshape(-1, len(rounds)):
-                ax.plot(rounds, boundary, color="black", lw=0.3, alpha=0.6)
+                ax.plot(rounds, boundary, color="white", lw=0.4, alpha=0.8)
         ax.set(title=f"{name}\n{_setting(paths[0])}", ylim=(0, 1))
         _rounds_axis(ax, rounds)
-        ax.legend(loc="lower left", title="client (supervision)")
     axes[0].set_ylabel("aggregation weight $w_i$")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), title="client")
     if title:
         fig.suptitle(title)
     return save_figure(fig, out_png, out_pdf)
@@ -152,7 +151,7 @@ def plot_kept_fraction(runs: Mapping[str, Paths], out_png, out_pdf, title: str =
     ``runs`` as in :func:`plot_weights`; clients with supervision ``L`` are left out (they keep
     every sample by definition). One colour per weak client: thin lines per seed, thick mean.
     """
-    fig, axes = _panels(len(runs))
+    fig, axes = _panels(len(runs), height=2.2)
     for ax, (name, paths) in zip(axes, runs.items(), strict=True):
         rounds, kept = stack_history(paths, "kept")
         sup = _supervision(paths[0])
@@ -162,11 +161,15 @@ def plot_kept_fraction(runs: Mapping[str, Paths], out_png, out_pdf, title: str =
             raise ValueError(f"{name}: every client is pixel-labelled; no pseudo labels to plot")
         for client in weak:
             line = dict(color=colours[client], lw=1.4)
-            _seeds_and_mean(ax, rounds, kept[client], f"{client} ({sup[client]})", line)
+            _seeds_and_mean(ax, rounds, kept[client], client, line)
         ax.set(title=f"{name}\n{_setting(paths[0])}", ylim=(0, 1.02))
         _rounds_axis(ax, rounds)
-        ax.legend(loc="lower right", title="weak client (supervision)")
     axes[0].set_ylabel("pseudo labels kept $n_i / n$")
+    legend = {}  # one entry per weak client over all panels
+    for ax in axes:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=len(legend),
+               title="weak client")  # fmt: skip
     if title:
         fig.suptitle(title)
     return save_figure(fig, out_png, out_pdf)

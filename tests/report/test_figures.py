@@ -87,7 +87,8 @@ def test_weights_are_stacked_per_client_with_each_seed_drawn(tmp_path, histories
     assert_print_ready(fig, *_outputs(tmp_path, "w"))
     (ax,) = fig.axes
     areas = ax.collections
-    assert [a.get_label() for a in areas] == ["a (I)", "b (B)", "c (L)"]
+    assert [a.get_label() for a in areas] == list(CLIENTS)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(CLIENTS)
     top = areas[-1].get_paths()[0].vertices[:, 1].max()
     assert top == pytest.approx(1.0)  # the weights of a round sum to 1
     assert len(ax.get_lines()) == 2 * (len(CLIENTS) - 1)  # each seed's inner boundaries
@@ -98,7 +99,8 @@ def test_kept_fraction_only_weak_clients(tmp_path, histories):
     fig = plot_kept_fraction({"FedMix": histories["FedMix (TMI)"]}, *_outputs(tmp_path, "k"))
     assert_print_ready(fig, *_outputs(tmp_path, "k"))
     labels = [line.get_label() for line in _labelled(fig.axes[0].get_lines())]
-    assert labels == ["a (I)", "b (B)"]  # the L client is left out
+    assert labels == ["a", "b"]  # the L client is left out
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
     assert len(fig.axes[0].get_lines()) == 2 * 3  # two seeds and their mean per client
 
 
