@@ -27,6 +27,7 @@ __all__ = [
     "RoundProgress",
     "format_duration",
     "format_round",
+    "header_fields",
     "log_header",
     "log_summary",
     "report_every",
@@ -135,6 +136,28 @@ class RoundProgress:
         if self.bar is not None:
             self.bar.close()
         return self.clock() - self.began
+
+
+def header_fields(run, clients, runtime: Mapping, n_parameters: int) -> list[tuple[str, str]]:
+    """What a reader of a run's log needs first: data, hardware, clients, model, protocol.
+
+    ``run``: the :class:`fedmix.config.RunConfig`; ``clients``: objects with ``name``,
+    ``supervision`` and ``n_train``; ``runtime``: :func:`fedmix.outputs.runtime_record`.
+    """
+    d = run.to_dict()
+    sizes = ", ".join(f"{c.name} {c.supervision} {c.n_train}" for c in clients)
+    return [
+        ("data", str(run.data)),
+        ("device", f"{runtime['device']} ({runtime['device_name']}), {runtime['precision']}, "
+                   f"torch {runtime['torch']}, {runtime['threads']} thread(s)"),
+        ("clients (supervision, training images)", sizes),
+        ("model", f"{d['model']}, {n_parameters:,} parameters"),
+        ("method parameters", str(d.get("params", {}))),
+        ("protocol", f"{run.rounds} rounds x {run.local_epochs} local epoch(s), batch "
+                     f"{run.batch_size}, crop {run.crop_size}, lr {run.lr:g}, weight decay "
+                     f"{run.weight_decay:g}; best.pt chosen on {run.selection} "
+                     f"({run.selection_clients} clients)"),
+    ]  # fmt: skip
 
 
 def log_header(title: str, fields: Sequence[tuple[str, str]]) -> None:
