@@ -1,6 +1,7 @@
 """HDF5 files of the pipeline: one layout for every task, synthetic or real.
 
-Three kinds of file, all written atomically (temporary name, renamed when complete):
+Three kinds of file, all written atomically (temporary name, renamed when complete);
+``resources/`` below stands for ``resources/<experiment>/``:
 
 ``standardized`` -- ``resources/{task}/standardized/{client}.h5``: every sample of one client.
 
@@ -71,8 +72,9 @@ SUPERVISION_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Columns of the CSV files a run leaves in results/{task}/{method}/{setting}/seed{seed}/, written
-# by training and evaluation and read by the report: one definition for writers and readers.
+# Columns of the CSV files a run leaves in
+# results/<experiment>/{task}/{method}/{setting}/seed{seed}/, written by training and evaluation
+# and read by the report: one definition for both.
 HISTORY_COLUMNS = (  # history.csv: one row per round and client
     "round",
     "client",

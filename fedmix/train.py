@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
@@ -41,8 +40,10 @@ from fedmix.outputs import (
     models_payload,
     restore_models,
     resume_payload,
+    runtime_record,
     write_run_outputs,
 )
+from fedmix.progress import RoundProgress, header_fields, log_header, log_summary
 from fedmix.runguard import guarded_run
 
 __all__ = ["NonFiniteLossError", "RoundLoop", "copy_weights", "round_seed", "train_run"]
@@ -154,16 +155,26 @@ class RoundLoop:
     # ------------------------------------------------------------------ the loop
     def train(self) -> list[dict]:
         self._maybe_resume()
-        bar = tqdm(
-            range(self.start_round, self.run.rounds),
-            initial=self.start_round,
-            total=self.run.rounds,
-            desc=f"{self.run.method} {self.run.setting} seed{self.run.seed}",
-            mininterval=2.0,
+        run = self.run
+        first_model = next(iter(self.globals.values()))[0]
+        n_parameters = sum(p.numel() for p in first_model.parameters())
+        runtime = runtime_record(run, self.device)
+        log_header(
+            f"run {run.task}: {run.method} {run.setting} seed {run.seed} -> {self.out_dir}",
+            header_fields(run, self.clients, runtime, n_parameters),
         )
-        for rnd in bar:
+        desc = f"{run.method} {run.setting} seed{run.seed}"
+        progress = RoundProgress(self.start_round, run.rounds, desc)
+        for rnd in range(self.start_round, run.rounds):
             score = self.round(rnd)
-            bar.set_postfix(val_dice=f"{score:.3f}", best=f"{self.best['score']:.3f}")
+            last = self.history[-len(self.clients) :]
+            progress.update(
+                rnd + 1,
+                {h["client"]: h["train_loss"] for h in last},
+                {h["client"]: h["weight"] for h in last},
+                score,
+                (self.best["score"], self.best["round"]),
+            )
             if (rnd + 1) % self.run.checkpoint_every == 0 and rnd + 1 < self.run.rounds:
                 state = resume_payload(
                     self.run, self.globals, self.optims, self.history, self.best, rnd + 1
@@ -171,6 +182,8 @@ class RoundLoop:
                 save_checkpoint(self.out_dir / "resume.pt", {**state, "inputs": self.inputs})
         final = {**models_payload(self.run, self.globals, self.run.rounds), "inputs": self.inputs}
         write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
+        files = ["final.pt", "best.pt", "history.csv", "config.json"]
+        log_summary((self.best["score"], self.best["round"]), run.rounds, files, progress.close())
         return self.history
 
     def round(self, rnd: int) -> float:
