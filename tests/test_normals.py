@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from fedmix.clients import ClientData
-from fedmix.data.normals import append_normals, normal_image_clients, resolve_normal_rule
+from fedmix.data.normals import (
+    append_normals,
+    normal_image_clients,
+    normal_image_source,
+    resolve_normal_rule,
+)
 
 CLIENTS = ("bus", "busis", "udiat")
 
@@ -67,3 +72,13 @@ def test_normals_of_another_size_are_refused():
     data = ClientData("bus", "U", torch.zeros(1, 1, 4, 4, dtype=torch.uint8))
     with pytest.raises(ValueError, match="do not match client 'bus'"):
         append_normals(data, torch.zeros(1, 1, 8, 8, dtype=torch.uint8))
+
+
+def test_only_the_busi_client_of_a_real_breast_task_holds_normals():
+    breast = {"source": "breast", "clients": list(CLIENTS), "real": {"normal_images": "auto"}}
+    assert normal_image_source(breast) == "bus"
+    assert normal_image_source({**breast, "real": {"normal_images": "none"}}) is None
+    assert normal_image_source({**breast, "real": {"normal_images": "all"}}) is None
+    assert normal_image_source({"source": "synthetic", "clients": list(CLIENTS)}) is None
+    skin = {"source": "ham10000", "clients": ["rosendahl", "vienna_dias"]}
+    assert normal_image_source(skin) is None

@@ -17,13 +17,21 @@ the images alone. They reach a run as one ``U`` file (:func:`fedmix.data.degrade
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch only where images are appended: the workflow plans without it
+    import torch
 
-from fedmix.clients import ClientData
+    from fedmix.clients import ClientData
 
-__all__ = ["NORMAL_IMAGE_RULES", "append_normals", "normal_image_clients", "resolve_normal_rule"]
+__all__ = [
+    "NORMAL_IMAGE_RULES",
+    "append_normals",
+    "normal_image_clients",
+    "normal_image_source",
+    "resolve_normal_rule",
+]
 
 NORMAL_IMAGE_RULES = ("auto", "tmi", "arxiv", "all", "none")
 
@@ -35,6 +43,18 @@ def resolve_normal_rule(value: str, algorithm: str, variant: str | None) -> str:
     if value == "auto":
         return "arxiv" if (algorithm, variant) == ("fedmix", "arxiv") else "tmi"
     return value if value in ("tmi", "arxiv") else "none"
+
+
+def normal_image_source(task: Mapping) -> str | None:
+    """The client of a task whose dataset holds normal images to add (bus, read from BUSI), or
+    None: synthetic tasks, other federations, or ``normal_images`` ``all`` / ``none``."""
+    from fedmix.datasets.registry import FEDERATIONS
+
+    rule = task.get("real", {}).get("normal_images", "auto")
+    if task["source"] not in FEDERATIONS or rule in ("all", "none"):
+        return None
+    owners = [c for c in task["clients"] if FEDERATIONS[task["source"]].get(c, ("",))[0] == "busi"]
+    return owners[0] if owners else None
 
 
 def normal_image_clients(
@@ -54,6 +74,10 @@ def normal_image_clients(
 def append_normals(client: ClientData, images: torch.Tensor) -> ClientData:
     """``client`` with lesion-free ``images`` (uint8 (M, C, H, W)) appended, each with the empty
     label of the client's supervision level."""
+    import torch
+
+    from fedmix.clients import ClientData
+
     if images.shape[1:] != client.images.shape[1:]:
         raise ValueError(
             f"normal images {tuple(images.shape[1:])} do not match client {client.name!r} "

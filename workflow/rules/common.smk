@@ -2,6 +2,7 @@
 import re
 
 from fedmix.config import parse_setting, resolve_run, validate_config
+from fedmix.data.normals import normal_image_source
 from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
@@ -44,6 +45,14 @@ check_real_clients()
 
 def clients(task):
     return config["tasks"][task]["clients"]
+
+
+def normal_client(task):
+    """The client whose standardized file holds the task's normal images (BUSI: bus)."""
+    source = normal_image_source(config["tasks"][task])
+    if source is None:
+        raise ValueError(f"task {task!r} has no normal images to add (see real.normal_images)")
+    return source
 
 
 def run_dir(task, method, setting, seed):
