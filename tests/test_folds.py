@@ -6,7 +6,15 @@ from fakes import disc, write_image, write_xlsx
 from PIL import Image
 
 from fedmix.config import ConfigError, validate_config
-from fedmix.datasets.folds import FOLDS, FoldError, fold_lists, load_folds, original_split
+from fedmix.datasets.folds import (
+    FOLDS,
+    FoldError,
+    expand_fold_tasks,
+    fold_lists,
+    load_folds,
+    original_split,
+    table_tasks,
+)
 from fedmix.datasets.standardize import standardize_client
 
 EXPECTED = {"busi": (516, 129), "busis": (449, 113), "udiat": (130, 33)}
@@ -122,3 +130,17 @@ def test_the_shipped_lists_are_names_only():
     data = load_folds()
     assert sorted(data) == ["BUS", "BUSIS", "UDIAT"]
     assert all(n.endswith(".png") for c in data.values() for f in c.values() for n in f["test"])
+
+
+def test_a_fold_sweep_becomes_one_task_per_fold_and_the_table_collects_them():
+    cfg = _minimal_config()
+    cfg["tasks"]["b"]["split"]["folds"] = [2, 4]
+    cfg["tables"] = {"table1": {"task": "b", "rows": [{"method": "fedavg", "setting": "U-U-L"}]}}
+    expanded = expand_fold_tasks(validate_config(cfg))
+    assert sorted(expanded["tasks"]) == ["b", "b-fold2", "b-fold4"]
+    assert expanded["tasks"]["b-fold4"]["split"]["fold"] == 4
+    assert "folds" not in expanded["tasks"]["b-fold4"]["split"]
+    assert table_tasks(expanded, "table1") == ["b-fold2", "b-fold4"]
+    cfg["tasks"]["b"]["split"]["mode"] = "grouped"
+    with pytest.raises(FoldError, match="need mode: original"):
+        expand_fold_tasks(validate_config(cfg))

@@ -17,6 +17,7 @@ stop the run with one error listing them.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -27,7 +28,16 @@ import numpy as np
 
 from fedmix.data.splits import TEST, TRAIN, VAL
 
-__all__ = ["FOLDS", "FOLD_CLIENTS", "FoldError", "fold_lists", "load_folds", "original_split"]
+__all__ = [
+    "FOLDS",
+    "FOLD_CLIENTS",
+    "FoldError",
+    "expand_fold_tasks",
+    "fold_lists",
+    "load_folds",
+    "original_split",
+    "table_tasks",
+]
 
 FOLDS = (1, 2, 3, 4, 5)
 FOLD_CLIENTS = {"busi": "BUS", "busis": "BUSIS", "udiat": "UDIAT"}  # dataset key -> file key
@@ -80,6 +90,38 @@ def original_split(
         train_idx = np.flatnonzero(keep & (split == TRAIN))
         split[np.random.default_rng(seed).choice(train_idx, size=n_val, replace=False)] = VAL
     return keep, split
+
+
+def expand_fold_tasks(config: dict) -> dict:
+    """A validated config with one task ``<name>-fold<N>`` per fold of every task whose split
+    sweeps ``folds`` (each a copy with ``split.fold: N``); other tasks are unchanged.
+
+    Folds then run like any task (their own data, runs and evaluations), and a table on the
+    sweeping task collects the runs of all its fold tasks (:func:`table_tasks`).
+    """
+    config = copy.deepcopy(config)
+    for name, task in list(config["tasks"].items()):
+        folds = task["split"].get("folds")
+        if not folds:
+            continue
+        if task["split"]["mode"] != "original":
+            raise FoldError(
+                f"config['tasks'][{name!r}]['split']: folds {folds} need mode: original (the "
+                "authors' breast fold lists); remove folds or set the mode"
+            )
+        for fold in folds:
+            derived = copy.deepcopy(task)
+            derived["split"].pop("folds")
+            derived["split"]["fold"] = fold
+            config["tasks"][f"{name}-fold{fold}"] = derived
+    return config
+
+
+def table_tasks(config: dict, table: str) -> list[str]:
+    """The tasks whose runs a table collects: its task, or that task's fold tasks."""
+    task = config["tables"][table]["task"]
+    folds = config["tasks"][task]["split"].get("folds")
+    return [f"{task}-fold{f}" for f in folds] if folds else [task]
 
 
 def _stem(name: str) -> str:

@@ -3,10 +3,11 @@ import re
 
 from fedmix.config import parse_setting, resolve_run, validate_config
 from fedmix.data.normals import normal_image_source
+from fedmix.datasets.folds import expand_fold_tasks, table_tasks
 from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
-config = validate_config(config)
+config = expand_fold_tasks(validate_config(config))  # split.folds: one task per fold
 
 TASKS = sorted(config["tasks"])
 SEEDS = config["seeds"]
@@ -98,11 +99,12 @@ def train_mem(wildcards, input):
 
 
 def table_runs(table):
-    """(task, method, setting, seed) of every run a table needs."""
+    """(task, method, setting, seed) of every run a table needs (every fold's, when swept)."""
     spec = config["tables"][table]
     return [
-        (spec["task"], row["method"], row["setting"], seed)
+        (task, row["method"], row["setting"], seed)
         for row in spec["rows"]
+        for task in table_tasks(config, table)
         for seed in config["seeds"]
     ]
 
