@@ -15,6 +15,9 @@ import json
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from fedmix.data.margins import check_margin
+from fedmix.data.normals import normal_image_clients, normal_image_source, resolve_normal_rule
+
 if TYPE_CHECKING:
     import jsonschema
 
@@ -227,7 +230,10 @@ class RunConfig:
     box_tau: float = 0.5
     adaptive_weights: bool = True
     box_refinement: bool = True
-    use_image_labels: bool = True
+    use_image_labels: bool = False
+    box_margin: tuple[int, int] = (0, 0)  # resolved (lo, hi) in pixels of a 224 crop
+    box_margin_clamp: bool = True
+    normal_clients: tuple[str, ...] = ()  # clients that train on the normals file
     mu: float = 0.0
     warmup_fraction: float = 0.5
     labelled_weight: float = 0.9
@@ -241,8 +247,9 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         d = dict(d)
-        for key in ("clients", "supervision"):
-            d[key] = tuple(d[key])
+        for key in ("clients", "supervision", "box_margin", "normal_clients"):
+            if key in d:
+                d[key] = tuple(d[key])
         return cls(**d)
 
 
@@ -255,6 +262,8 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
     t, m = config["tasks"][task], config["methods"][method]
     supervision = parse_setting(setting, len(t["clients"]))
     training = {**config["training"], **t.get("training", {})}
+    for key in ("selection", "selection_clients"):  # a method may override them (the
+        training[key] = m.get(key, training[key])  # original-protocol row selects on test)
     model = {**config["training"]["model"], **training.pop("model", {})}
     algorithm = m["algorithm"]
     hyper = {**t["hyper"]["fedmix"]}
@@ -294,7 +303,17 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         box_tau=hyper.get("box_tau", 0.5),
         adaptive_weights=m.get("adaptive_weights", True),
         box_refinement=m.get("box_refinement", True),
-        use_image_labels=m.get("use_image_labels", True),
+        use_image_labels=m.get("use_image_labels", False),
+        box_margin=resolve_box_margin(m),
+        box_margin_clamp=m.get("box_margin_clamp", m.get("variant") != "arxiv"),
+        normal_clients=normal_image_clients(
+            resolve_normal_rule(
+                t.get("real", {}).get("normal_images", "auto"), algorithm, m.get("variant")
+            ),
+            t["clients"],
+            supervision,
+            normal_image_source(t),
+        ),
         mu=hyper.get("mu", 0.0),
         warmup_fraction=hyper.get("warmup_fraction", 0.5),
         labelled_weight=hyper.get("labelled_weight", 0.9),
@@ -304,6 +323,16 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
             training["selection_clients"], training["selection"], setting, supervision
         ),
     )
+
+
+def resolve_box_margin(method: dict) -> tuple[int, int]:
+    """(lo, hi) box margin of a method in pixels of a 224 crop: its ``box_margin`` or its
+    variant's (tmi: 1-9 drawn, the TMI code; arxiv: 2, the arXiv code)."""
+    default = [1, 9] if method.get("variant", "tmi") == "tmi" else 2
+    try:
+        return check_margin(method.get("box_margin", default))
+    except ValueError as err:
+        raise ConfigError(f"methods: {err}") from None
 
 
 def resolve_selection_clients(

@@ -22,6 +22,7 @@ import torch
 from fedmix.aggregation import weighted_average
 from fedmix.clients import ClientData, EvalData
 from fedmix.config import RunConfig
+from fedmix.data.margins import margin_box_masks, margin_generator
 from fedmix.losses import soft_dice_loss
 from fedmix.model import UNet
 from fedmix.pseudo import select_pseudo_labels
@@ -148,6 +149,12 @@ class PlainLoop:
             return ClientStats(0, math.nan, len(images), math.nan)
         else:
             p1, p2 = (predict_one_by_one(g, images) for g in self.globals)
+            box_masks = None if boxes is None else torch.from_numpy(np.stack(boxes))
+            if c["supervision"] == "B":  # the same margins as the fast path
+                gen_b = margin_generator(self.run.seed, rnd, c["name"])
+                box_masks = margin_box_masks(
+                    box_masks, self.run.box_margin, gen_b, self.run.box_margin_clamp
+                )
             lab1, lab2, keep = select_pseudo_labels(
                 p1,
                 p2,
@@ -155,7 +162,7 @@ class PlainLoop:
                 variant=self.run.variant,
                 tau=self.run.tau,
                 box_tau=self.run.box_tau,
-                box_masks=None if boxes is None else torch.from_numpy(np.stack(boxes)),
+                box_masks=box_masks,
                 lesion=c["lesion"],
                 box_refinement=self.run.box_refinement,
                 use_image_labels=self.run.use_image_labels,

@@ -18,6 +18,7 @@ import torch
 from fedmix.aggregation import fedavg_weights, fedmix_weights
 from fedmix.clients import ClientData
 from fedmix.config import RunConfig
+from fedmix.data.margins import margin_box_masks, margin_generator
 from fedmix.model import predict_binary
 from fedmix.pseudo import select_pseudo_labels
 
@@ -159,6 +160,10 @@ class FedMix(Strategy):
         if client.supervision == "L":
             return super().local_job(rnd, client, images, maps, global_models)
         p1, p2 = (predict_binary(g, images) for g in global_models)
+        boxes = maps[1]
+        if client.supervision == "B":  # the original's noisy annotator, redrawn every round
+            gen = margin_generator(self.run.seed, rnd, client.name)
+            boxes = margin_box_masks(boxes, self.run.box_margin, gen, self.run.box_margin_clamp)
         lab1, lab2, keep = select_pseudo_labels(
             p1,
             p2,
@@ -166,7 +171,7 @@ class FedMix(Strategy):
             variant=self.run.variant,
             tau=self.run.tau,
             box_tau=self.run.box_tau,
-            box_masks=maps[1],
+            box_masks=boxes,
             lesion=client.lesion,
             box_refinement=self.run.box_refinement,
             use_image_labels=self.run.use_image_labels,

@@ -6,6 +6,7 @@ from fedmix.data.margins import (
     draw_margins,
     grow_boxes,
     margin_box_masks,
+    margin_generator,
     masks_to_boxes_torch,
     scale_margins,
 )
@@ -100,3 +101,13 @@ def test_margin_applies_to_the_crop_not_the_full_image():
     assert masks_to_boxes_torch(margin_box_masks(full, 18, torch.Generator()))[0].tolist() == [
         [17, 0, 32, 9]
     ]
+
+
+def test_each_client_and_round_has_its_own_repeatable_margin_stream():
+    def draws(seed, rnd, client):
+        return draw_margins(50, [1, 9], margin_generator(seed, rnd, client))
+
+    assert torch.equal(draws(0, 3, "busis"), draws(0, 3, "busis"))
+    assert not torch.equal(draws(0, 3, "busis"), draws(0, 4, "busis"))
+    assert not torch.equal(draws(0, 3, "busis"), draws(1, 3, "busis"))
+    assert not torch.equal(draws(0, 3, "busis"), draws(0, 3, "bus"))

@@ -20,9 +20,14 @@ resume. Everything works on whole batches of tensors.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
+
+if TYPE_CHECKING:  # torch is imported where boxes are drawn: configs resolve without it
+    import torch
 
 __all__ = [
     "REFERENCE_CROP",
@@ -30,6 +35,7 @@ __all__ = [
     "draw_margins",
     "grow_boxes",
     "margin_box_masks",
+    "margin_generator",
     "masks_to_boxes_torch",
     "scale_margins",
 ]
@@ -66,10 +72,21 @@ def draw_margins(n: int, margin, generator: torch.Generator) -> torch.Tensor:
     """int64 (n, 4) margins in pixels of a 224 crop, one per image and side (top, left, bottom,
     right): the fixed value, or uniform integers in ``[lo, hi]`` drawn from ``generator``
     (the original's ``randint(1, 10)`` is ``[1, 9]``)."""
+    import torch
+
     lo, hi = check_margin(margin)
     if lo == hi:
         return torch.full((n, 4), lo, dtype=torch.int64)
     return torch.randint(lo, hi + 1, (n, 4), generator=generator, dtype=torch.int64)
+
+
+def margin_generator(seed: int, rnd: int, client: str) -> torch.Generator:
+    """The generator of one client's margins in round ``rnd`` of the run seeded ``seed``: its own
+    stream, so margins repeat on resume and shift no other random draw of the round."""
+    import torch
+
+    state = np.random.SeedSequence([seed, rnd, zlib.crc32(client.encode())]).generate_state(2)
+    return torch.Generator().manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)
 
 
 def scale_margins(margins: torch.Tensor, crop_side: int) -> torch.Tensor:
@@ -81,6 +98,8 @@ def scale_margins(margins: torch.Tensor, crop_side: int) -> torch.Tensor:
 def masks_to_boxes_torch(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Tight boxes int64 (N, 4) = (y0, x0, y1, x1), end exclusive, and valid bool (N,) of boolean
     maps (N, H, W); rows of empty maps are 0 with valid False."""
+    import torch
+
     n, h, w = masks.shape
     rows, cols = masks.any(dim=2), masks.any(dim=1)
     valid = rows.any(dim=1)
@@ -101,6 +120,8 @@ def grow_boxes(
     """Boxes (N, 4) grown by ``margins`` (N, 4) pixels per side: ``(y0 - m0, x0 - m1, y1 + m2,
     x1 + m3)``, clamped to ``[0, height] x [0, width]`` when ``clamp``. Unclamped coordinates may
     leave the crop; the rendered box mask covers only crop pixels either way."""
+    import torch
+
     grown = boxes + margins * torch.tensor([-1, -1, 1, 1], device=boxes.device)
     if clamp:
         limits = torch.tensor([height, width, height, width], device=boxes.device)
@@ -117,6 +138,8 @@ def margin_box_masks(
     scales them to the crop side ``h`` (:func:`scale_margins`), grows and renders. Empty boxes
     stay empty; margin 0 returns ``box_masks`` itself and draws nothing.
     """
+    import torch
+
     lo, hi = check_margin(margin)
     if hi == 0:
         return box_masks

@@ -79,6 +79,12 @@ def selection_files(wildcards):
     return split_files(wildcards.task, "test" if run.selection == "test" else "val")
 
 
+def normal_files(wildcards):
+    """The normals file, for a run whose clients train on normal images (real.normal_images)."""
+    run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
+    return [f"resources/{wildcards.task}/train/normals.h5"] if run.normal_clients else []
+
+
 def run_config(wildcards):
     return resolve_run(
         config, wildcards.task, wildcards.method, wildcards.setting, int(wildcards.seed)

@@ -5,6 +5,7 @@ rule train:
     input:
         train=train_files,
         select=selection_files,
+        normals=normal_files,
     output:
         final="results/{task}/{method}/{setting}/seed{seed}/final.pt",
         best="results/{task}/{method}/{setting}/seed{seed}/best.pt",
