@@ -99,6 +99,8 @@ def build_table(
         )
     rows = [summarize_row(r, tasks, clients, seeds, runs) for r in spec["rows"]]
     caption = _caption(name, spec["task"], clients, rows)
+    if spec.get("note"):
+        caption += " " + spec["note"]
     columns = table_columns(clients)
     for path, text in (
         (out_csv, _render_csv(rows, columns)),

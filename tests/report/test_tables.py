@@ -187,3 +187,11 @@ def test_a_fold_sweep_pools_every_fold_and_seed(tmp_path, fake_run):
     assert row["seeds"] == "0,1 x toy-fold1,toy-fold2"
     with pytest.raises(ValueError, match="toy-fold3/fedavg/U-U-L/seed0"):
         build_table("t", spec, TASK, [0], csvs, *paths, tasks=["toy-fold3"])
+
+
+def test_a_tables_note_ends_its_captions(tmp_path, fake_run):
+    spec = {**SPEC, "note": "Ablations chosen here; no published values."}
+    paths = [tmp_path / "n" / f"t.{ext}" for ext in ("csv", "md", "tex")]
+    build_table("table3", spec, TASK, [0, 1], _tree(tmp_path, fake_run), *paths)
+    assert "Ablations chosen here; no published values." in paths[1].read_text()
+    assert "Ablations chosen here; no published values." in paths[2].read_text()
