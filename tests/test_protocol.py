@@ -27,11 +27,17 @@ def breast(config):
 def test_margins_follow_each_variant_and_image_labels_stay_unused(config):
     tmi = resolve_run(config, breast(config), "fedmix-tmi", "I-B-L", 0)
     arxiv = resolve_run(config, breast(config), "fedmix-arxiv", "B-B-L", 0)
-    assert (tmi.box_margin, tmi.box_margin_clamp) == ((1, 9), True)  # TMI: randint(1, 10)
-    assert (arxiv.box_margin, arxiv.box_margin_clamp) == ((2, 2), False)  # arXiv: 2 px
-    assert not tmi.use_image_labels and not arxiv.use_image_labels
+    assert (tmi.params.box_margin, tmi.params.box_margin_clamp) == (
+        (1, 9),
+        True,
+    )  # TMI: randint(1, 10)
+    assert (arxiv.params.box_margin, arxiv.params.box_margin_clamp) == (
+        (2, 2),
+        False,
+    )  # arXiv: 2 px
+    assert not tmi.params.use_image_labels and not arxiv.params.use_image_labels
     labels = resolve_run(config, breast(config), "fedmix-image-labels", "I-B-L", 0)
-    assert labels.use_image_labels
+    assert labels.params.use_image_labels
 
 
 def test_the_original_protocol_row_selects_on_every_clients_test_masks(config):
@@ -42,7 +48,7 @@ def test_the_original_protocol_row_selects_on_every_clients_test_masks(config):
         run = resolve_run(config, task, "fedmix-tmi-original", setting, 0)
         assert (run.selection, run.selection_clients) == ("test", "all")
         assert selection_text(run.selection, run.selection_clients) == "test (optimistic)"
-        assert run.box_margin == (1, 9)
+        assert run.params.box_margin == (1, 9)
         default = resolve_run(config, task, "fedmix-tmi", setting, 0)
         assert (default.selection, default.selection_clients) == ("validation", "labelled")
 
@@ -71,5 +77,5 @@ def test_synthetic_tasks_have_no_normal_images_to_add():
 def test_a_bad_margin_names_the_method_key():
     bad = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     bad["methods"]["fedmix-tmi"]["box_margin"] = [5, 2]
-    with pytest.raises(ConfigError, match=r"box margin \[5, 2\]"):
-        resolve_run(validate_config(bad), "synthetic-breast", "fedmix-tmi", "I-B-L", 0)
+    with pytest.raises(ConfigError, match=r"fedmix-tmi.*box margin \[5, 2\]"):
+        validate_config(bad)
