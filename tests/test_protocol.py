@@ -79,3 +79,23 @@ def test_a_bad_margin_names_the_method_key():
     bad["methods"]["fedmix-tmi"]["box_margin"] = [5, 2]
     with pytest.raises(ConfigError, match=r"fedmix-tmi.*box margin \[5, 2\]"):
         validate_config(bad)
+
+
+@pytest.mark.parametrize(("gamma_per", "shape"), [("image", (3, 1, 1, 1)), ("batch", (1, 1, 1, 1))])
+def test_fedst_gamma_is_drawn_per_image_or_per_batch_as_the_original(monkeypatch, gamma_per, shape):
+    import torch
+
+    import fedmix.methods.fedst as fedst
+    from fedmix.methods import make_strategy
+    from fedmix.networks import build_network
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["methods"]["fedst"]["gamma_per"] = gamma_per
+    run = resolve_run(validate_config(cfg), "synthetic-breast", "fedst", "U-U-L", 0)
+    seen = []
+    real_shift = fedst.gamma_shift
+    monkeypatch.setattr(fedst, "gamma_shift", lambda x, g: seen.append(g.shape) or real_shift(x, g))
+    model = build_network(run.model, 1)
+    x = torch.rand(3, 1, 24, 24)
+    make_strategy(run).local_loss(model, x, None, None, torch.Generator().manual_seed(0))
+    assert seen == [torch.Size(shape)]
