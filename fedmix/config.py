@@ -144,6 +144,12 @@ def _check_references(config: dict) -> None:
                 f"{split['val_fraction'] + split['test_fraction']} leaves no training data; "
                 "make their sum smaller than 1"
             )
+        if split["mode"] == "original" and task["source"] != "breast":
+            raise ConfigError(
+                f"config['tasks'][{name!r}]['split']: mode 'original' follows the authors' "
+                f"breast fold lists, but the task's source is {task['source']!r}; use mode "
+                "grouped (or paper for the skin task)"
+            )
         synth = task.get("synthetic")
         if task["source"] == "synthetic":
             if synth is None:

@@ -22,6 +22,7 @@ from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
 from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
+from fedmix.data.normals import append_normals
 from fedmix.devices import (
     autocast,
     configure_cuda,
@@ -63,10 +64,12 @@ def train_run(
     device: str = "auto",
     threads: int = 1,
     gpu_slots: int = 0,
+    normals_file: str | None = None,
 ) -> list[dict]:
     """Train one run and write final.pt, best.pt, history.csv and config.json to ``out_dir``.
 
-    ``train_files`` and ``selection_files`` are in client order. A ``resume.pt`` left in
+    ``train_files`` and ``selection_files`` are in client order; ``normals_file`` holds lesion-free
+    images that ``run.normal_clients`` add to their training data. A ``resume.pt`` left in
     ``out_dir`` by an interrupted run is continued (after checking it belongs to this run).
     Returns the history rows.
     """
@@ -77,7 +80,7 @@ def train_run(
     with guarded_run(out_dir), _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
-        loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
+        loop = RoundLoop(run, train_files, selection_files, out_dir, dev, normals_file)
         return loop.train()
 
 
@@ -89,12 +92,26 @@ def _device_context(device: str, gpu_slots: int):
         yield resolve_device(spec)
 
 
+def with_normal_images(clients: list[ClientData], run: RunConfig, normals_file, device):
+    """``clients`` with the normals file's images added to each of ``run.normal_clients``."""
+    if not run.normal_clients:
+        return clients
+    if normals_file is None:
+        raise ValueError(
+            f"clients {list(run.normal_clients)} train on normal images but no normals file "
+            "was given; run through the workflow (rule normals) or pass normals_file"
+        )
+    normals = load_client(normals_file, "normals", "U", device).images
+    log.info("%d normal images join %s", normals.shape[0], list(run.normal_clients))
+    return [append_normals(c, normals) if c.name in run.normal_clients else c for c in clients]
+
+
 class RoundLoop:
     """One run's state. Public (the benchmarks use it): :meth:`round`, :meth:`local_train`,
     :meth:`autocast`, ``run``, ``strategy``, ``clients``, ``selection``, ``globals`` ({group:
     [stream models]}), ``local`` and ``optims`` ({client: [one per stream]})."""
 
-    def __init__(self, run, train_files, selection_files, out_dir, device):
+    def __init__(self, run, train_files, selection_files, out_dir, device, normals_file=None):
         self.run, self.out_dir, self.device = run, Path(out_dir), device
         configure_cuda(device)
         self.strategy: Strategy = make_strategy(run)
@@ -104,6 +121,7 @@ class RoundLoop:
             load_client(f, c, s, device)
             for f, c, s in zip(train_files, run.clients, run.supervision, strict=True)
         ]
+        self.clients = with_normal_images(self.clients, run, normals_file, device)
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
