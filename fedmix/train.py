@@ -126,7 +126,8 @@ class RoundLoop:
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
         # recorded in every checkpoint: a resume on other data is refused
-        self.inputs = file_digests([*train_files, *selection_files])
+        normals = [normals_file] if normals_file else []
+        self.inputs = file_digests([*train_files, *selection_files, *normals])
         # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
         # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
         self.selection_scope = [
