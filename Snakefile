@@ -30,7 +30,7 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
-    task="|".join(TASKS),
+    task=one_of(TASKS),
     client="[A-Za-z0-9_]+",
     sup="[LBIU]",
     setting=SETTING_RE,

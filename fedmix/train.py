@@ -22,6 +22,7 @@ from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
 from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
+from fedmix.data.normals import append_normals
 from fedmix.devices import (
     autocast,
     configure_cuda,
@@ -30,6 +31,7 @@ from fedmix.devices import (
     uses_channels_last,
 )
 from fedmix.gpu_slots import select_device
+from fedmix.io import file_digests
 from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
 from fedmix.metrics import batch_dice_scores
 from fedmix.model import predict_binary
@@ -43,6 +45,7 @@ from fedmix.outputs import (
     write_run_outputs,
 )
 from fedmix.progress import RoundProgress, header_fields, log_header, log_summary
+from fedmix.runguard import guarded_run
 
 __all__ = ["NonFiniteLossError", "RoundLoop", "copy_weights", "round_seed", "train_run"]
 
@@ -61,20 +64,23 @@ def train_run(
     device: str = "auto",
     threads: int = 1,
     gpu_slots: int = 0,
+    normals_file: str | None = None,
 ) -> list[dict]:
     """Train one run and write final.pt, best.pt, history.csv and config.json to ``out_dir``.
 
-    ``train_files`` and ``selection_files`` are in client order. A ``resume.pt`` left in
+    ``train_files`` and ``selection_files`` are in client order; ``normals_file`` holds lesion-free
+    images that ``run.normal_clients`` add to their training data. A ``resume.pt`` left in
     ``out_dir`` by an interrupted run is continued (after checking it belongs to this run).
     Returns the history rows.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    with _device_context(device, gpu_slots) as dev:
+    # one process per run folder, stopped with its Snakemake, no half-written file left
+    with guarded_run(out_dir), _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
-        loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
+        loop = RoundLoop(run, train_files, selection_files, out_dir, dev, normals_file)
         return loop.train()
 
 
@@ -86,12 +92,26 @@ def _device_context(device: str, gpu_slots: int):
         yield resolve_device(spec)
 
 
+def with_normal_images(clients: list[ClientData], run: RunConfig, normals_file, device):
+    """``clients`` with the normals file's images added to each of ``run.normal_clients``."""
+    if not run.normal_clients:
+        return clients
+    if normals_file is None:
+        raise ValueError(
+            f"clients {list(run.normal_clients)} train on normal images but no normals file "
+            "was given; run through the workflow (rule normals) or pass normals_file"
+        )
+    normals = load_client(normals_file, "normals", "U", device).images
+    log.info("%d normal images join %s", normals.shape[0], list(run.normal_clients))
+    return [append_normals(c, normals) if c.name in run.normal_clients else c for c in clients]
+
+
 class RoundLoop:
     """One run's state. Public (the benchmarks use it): :meth:`round`, :meth:`local_train`,
     :meth:`autocast`, ``run``, ``strategy``, ``clients``, ``selection``, ``globals`` ({group:
     [stream models]}), ``local`` and ``optims`` ({client: [one per stream]})."""
 
-    def __init__(self, run, train_files, selection_files, out_dir, device):
+    def __init__(self, run, train_files, selection_files, out_dir, device, normals_file=None):
         self.run, self.out_dir, self.device = run, Path(out_dir), device
         configure_cuda(device)
         self.strategy: Strategy = make_strategy(run)
@@ -101,9 +121,12 @@ class RoundLoop:
             load_client(f, c, s, device)
             for f, c, s in zip(train_files, run.clients, run.supervision, strict=True)
         ]
+        self.clients = with_normal_images(self.clients, run, normals_file, device)
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
+        # recorded in every checkpoint: a resume on other data is refused
+        self.inputs = file_digests([*train_files, *selection_files])
         # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
         # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
         self.selection_scope = [
@@ -174,8 +197,8 @@ class RoundLoop:
                 state = resume_payload(
                     self.run, self.globals, self.optims, self.history, self.best, rnd + 1
                 )
-                save_checkpoint(self.out_dir / "resume.pt", state)
-        final = models_payload(self.run, self.globals, self.run.rounds)
+                save_checkpoint(self.out_dir / "resume.pt", {**state, "inputs": self.inputs})
+        final = {**models_payload(self.run, self.globals, self.run.rounds), "inputs": self.inputs}
         write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
         files = ["final.pt", "best.pt", "history.csv", "config.json"]
         log_summary((self.best["score"], self.best["round"]), run.rounds, files, progress.close())
@@ -219,7 +242,7 @@ class RoundLoop:
                 }
             )
         if score > self.best["score"]:  # kept in memory; written once at the end
-            payload = models_payload(self.run, self.globals, rnd + 1)
+            payload = {**models_payload(self.run, self.globals, rnd + 1), "inputs": self.inputs}
             self.best = {"score": score, "round": rnd + 1, "payload": payload}
         return score
 
@@ -286,7 +309,7 @@ class RoundLoop:
         path = self.out_dir / "resume.pt"
         if not path.exists():
             return
-        state = load_checkpoint(path, self.run)
+        state = load_checkpoint(path, self.run, inputs=self.inputs)
         restore_models(self.globals, state["models"])
         for c, opts in self.optims.items():
             for opt, sd in zip(opts, state["optimizers"][c], strict=True):

@@ -88,6 +88,7 @@ def test_paper_config_plans_every_paper_table(tmp_path):
         for line in result.stdout.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
     }
-    # 3 seeds x (9 breast rows of Table 1 + 8 skin rows of Table 2 + 8 new rows of Table 3)
-    assert counts["train"] == 75 and counts["evaluate"] == 25 and counts["table"] == 3, counts
+    # 3 seeds x (10 breast rows of Table 1 + 9 skin rows of Table 2 + 9 new rows of Table 3)
+    assert counts["train"] == 84 and counts["evaluate"] == 28 and counts["table"] == 3, counts
     assert counts["standardize"] == 7  # 3 breast + 4 skin clients
+    assert counts["normals"] == 1  # BUSI's normal images, for the runs whose rule adds them

@@ -4,10 +4,12 @@ import re
 import sys
 
 from fedmix.config import parse_setting, resolve_run, validate_config
+from fedmix.data.normals import normal_image_source
+from fedmix.datasets.folds import expand_fold_tasks, table_tasks
 from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
-config = validate_config(config)
+config = expand_fold_tasks(validate_config(config))  # split.folds: one task per fold
 
 # Every output of this configuration lives under its own name, so that two configurations
 # (e.g. the demo and the paper's) never overwrite each other. Raw downloads are shared.
@@ -57,6 +59,14 @@ def clients(task):
     return config["tasks"][task]["clients"]
 
 
+def normal_client(task):
+    """The client whose standardized file holds the task's normal images (BUSI: bus)."""
+    source = normal_image_source(config["tasks"][task])
+    if source is None:
+        raise ValueError(f"task {task!r} has no normal images to add (see real.normal_images)")
+    return source
+
+
 def run_dir(task, method, setting, seed):
     return f"{RESULTS}/{task}/{method}/{setting}/seed{seed}"
 
@@ -80,6 +90,17 @@ def selection_files(wildcards):
     return split_files(wildcards.task, "test" if run.selection == "test" else "val")
 
 
+def normal_files(wildcards):
+    """The normals file, for a run whose clients train on normal images (real.normal_images)."""
+    run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
+    return [f"{RESOURCES}/{wildcards.task}/train/normals.h5"] if run.normal_clients else []
+
+
+def normals_source(wildcards):
+    """The standardized file of the client whose data hold the normal images (BUSI's)."""
+    return f"{RESOURCES}/{wildcards.task}/standardized/{normal_client(wildcards.task)}.h5"
+
+
 def run_config(wildcards):
     return resolve_run(
         config, wildcards.task, wildcards.method, wildcards.setting, int(wildcards.seed)
@@ -100,11 +121,12 @@ def train_mem(wildcards, input):
 
 
 def table_runs(table):
-    """(task, method, setting, seed) of every run a table needs."""
+    """(task, method, setting, seed) of every run a table needs (every fold's, when swept)."""
     spec = config["tables"][table]
     return [
-        (spec["task"], row["method"], row["setting"], seed)
+        (task, row["method"], row["setting"], seed)
         for row in spec["rows"]
+        for task in table_tasks(config, table)
         for seed in config["seeds"]
     ]
 

@@ -16,12 +16,28 @@ rule degrade:
         "../scripts/degrade.py"
 
 
+rule normals:
+    """BUSI's normal images (training only), added per run where its normal-image rule says."""
+    input:
+        normals_source,
+    output:
+        f"{RESOURCES}/{{task}}/train/normals.h5",
+    conda:
+        "../../envs/fedmix.yaml"
+    log:
+        f"{LOGS}/{{task}}/train/normals.log",
+    script:
+        "../scripts/normals.py"
+
+
 rule holdout:
     """Validation or test split of one client, with masks, for selection or evaluation."""
     input:
         f"{RESOURCES}/{{task}}/standardized/{{client}}.h5",
     output:
         f"{RESOURCES}/{{task}}/{{split}}/{{client}}.h5",
+    wildcard_constraints:
+        split="val|test",
     conda:
         "../../envs/fedmix.yaml"
     log:

@@ -23,6 +23,7 @@ rule table:
     params:
         spec=lambda wc: config["tables"][wc.table],
         task=lambda wc: config["tasks"][task_of(wc)],
+        tasks=lambda wc: table_tasks(config, wc.table),
         seeds=config["seeds"],
         protocol=table_protocol,
     wildcard_constraints:

@@ -20,10 +20,12 @@ def is_fedmix(row):
 
 
 def row_runs(table, fedmix_only=False):
-    """{row label: [run directory of each seed]} for a table's rows."""
-    task = config["tables"][table]["task"]
+    """{row label: [run directory of each seed (of each fold, when swept)]} of a table's rows."""
+    tasks = table_tasks(config, table)
     return {
-        r["label"]: [run_dir(task, r["method"], r["setting"], s) for s in config["seeds"]]
+        r["label"]: [
+            run_dir(t, r["method"], r["setting"], s) for t in tasks for s in config["seeds"]
+        ]
         for r in table_rows(table)
         if is_fedmix(r) or not fedmix_only
     }
@@ -112,7 +114,7 @@ def overlay_checkpoints(wildcards):
 def overlay_inputs(wildcards):
     return {
         "checkpoints": list(overlay_checkpoints(wildcards).values()),
-        "test": split_files(task_of(wildcards), "test"),
+        "test": split_files(table_tasks(config, wildcards.table)[0], "test"),  # first run's
     }
 
 

@@ -5,6 +5,7 @@ rule train:
     input:
         train=train_files,
         select=selection_files,
+        normals=normal_files,
     output:
         final=f"{RUN}/final.pt",
         best=f"{RUN}/best.pt",

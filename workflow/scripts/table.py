@@ -12,6 +12,7 @@ with log_to(sm.log[0]):
         spec=sm.params.spec,
         task=sm.params.task,
         seeds=sm.params.seeds,
+        tasks=sm.params.tasks,
         per_client_csvs=list(sm.input.clients),
         out_csv=sm.output.csv,
         out_md=sm.output.md,
