@@ -1,4 +1,5 @@
-"""The ``fedmix`` command. Subcommands: ``bench`` and ``compare-paths`` (:mod:`fedmix.bench`)."""
+"""The ``fedmix`` command. Subcommands: ``bench`` and ``compare-paths`` (:mod:`fedmix.bench`),
+``data check`` (:mod:`fedmix.datasets.preflight`)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--rtol", type=float, help="tolerance (default by precision, see above)")
     c.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     c.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
+    d = sub.add_parser("data", help="real data: the state of every dataset a config needs")
+    check = d.add_subparsers(dest="data_command", required=True).add_parser(
+        "check",
+        help="list every needed dataset: verified / present / to download / licence not "
+        "accepted / missing (with where to get it and where to put it); exit 1 if blocked",
+    )
+    check.add_argument("--configfile", required=True, help="the workflow config (YAML)")
+    check.add_argument(
+        "--full", action="store_true", help="verify present copies by content now (slower)"
+    )
     return parser
 
 
@@ -99,7 +110,26 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "compare-paths":
         torch.set_num_threads(args.threads)
         return compare_paths_command(args)
+    elif args.command == "data":
+        return data_check_command(args.configfile, args.full)
     return 0
+
+
+def data_check_command(configfile: str, full: bool) -> int:
+    """``fedmix data check``: the preflight of :mod:`fedmix.datasets.preflight` for a config."""
+    import yaml  # the command line reads the YAML; the package takes the validated dict
+
+    from fedmix.config import ConfigError, validate_config
+    from fedmix.datasets import preflight
+
+    try:
+        config = validate_config(yaml.safe_load(Path(configfile).read_text()))
+        text, ok = preflight(config, full=full)
+    except (OSError, yaml.YAMLError, ConfigError, ValueError) as err:
+        print(f"fedmix data check: {configfile}: {err}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0 if ok else 1
 
 
 def compare_paths_command(args: argparse.Namespace) -> int:

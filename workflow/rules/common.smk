@@ -1,7 +1,10 @@
 # Helpers shared by all stages: config validation, input functions, target lists.
 import re
+import sys
 
 from fedmix.config import parse_setting, resolve_run, validate_config
+from fedmix.datasets import dataset_entry, preflight
+from fedmix.datasets.folders import check_folder_task
 from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
@@ -11,7 +14,8 @@ TASKS = sorted(config["tasks"])
 SEEDS = config["seeds"]
 SETTING_RE = "[LBIU](-[LBIU])*"
 SYNTHETIC_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "synthetic"]
-REAL_TASKS = [t for t in TASKS if config["tasks"][t]["source"] != "synthetic"]
+FOLDER_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "folders"]
+REAL_TASKS = [t for t in TASKS if t not in SYNTHETIC_TASKS + FOLDER_TASKS]
 DOWNLOADS = config["datasets"]["root"]
 AUTOMATIC = sorted(k for k, d in REGISTRY.items() if d.access == "automatic")
 REQUEST_ONLY = sorted(k for k, d in REGISTRY.items() if d.access == "request-only")
@@ -22,10 +26,37 @@ def one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def client_key(wildcards):
+    return client_dataset(config["tasks"][wildcards.task]["source"], wildcards.client)[0]
+
+
 def dataset_ready(wildcards):
-    """Marker of the downloaded (or verified hand-placed) dataset a real client is read from."""
-    key, _ = client_dataset(config["tasks"][wildcards.task]["source"], wildcards.client)
-    return f"{DOWNLOADS}/{key}.ready.json"
+    """Manifest of the verified (extracted or downloaded) dataset a real client is read from."""
+    return f"{DOWNLOADS}/{client_key(wildcards)}.ready.json"
+
+
+def dataset_params(wildcards):
+    """Only what decides this dataset's copy (its folder, URLs, licence, allow_partial)."""
+    return dataset_entry(config["datasets"], wildcards.dataset)
+
+
+def client_data_params(wildcards):
+    """Where this client's dataset lives, and nothing about any other dataset."""
+    entry = dataset_entry(config["datasets"], client_key(wildcards))
+    return {"root": DOWNLOADS, "paths": {entry["dataset"]: entry["folder"]}}
+
+
+def task_data_params(wildcards):
+    """The parts of a task that change its standardized files (not its training settings)."""
+    task = config["tasks"][wildcards.task]
+    keys = ("source", "clients", "image_size", "channels", "split", "real")
+    return {k: task[k] for k in keys if k in task}
+
+
+def print_preflight():
+    """Every dataset's state, at once, before planning (dry runs included)."""
+    if REAL_TASKS or FOLDER_TASKS:
+        print(preflight(config)[0], file=sys.stderr)
 
 
 def task_config(wildcards):
@@ -33,13 +64,16 @@ def task_config(wildcards):
 
 
 def check_real_clients():
-    """Fail at load time on a real task's client that its federation does not have."""
+    """Fail at load time on a real task's client that its federation (or folders) lacks."""
     for task in REAL_TASKS:
         for client in config["tasks"][task]["clients"]:
             client_dataset(config["tasks"][task]["source"], client)
+    for task in FOLDER_TASKS:
+        check_folder_task(task, config["tasks"][task])
 
 
 check_real_clients()
+print_preflight()
 
 
 def clients(task):
