@@ -29,6 +29,7 @@ __all__ = [
     "list_ham10000_all",
     "list_isic2018",
     "list_udiat",
+    "natural_key",
     "read_busbra_rows",
     "read_busis_rows",
     "read_ham_metadata",
@@ -54,12 +55,13 @@ class Sample(NamedTuple):
     group: str
 
 
-def _natural(name: str) -> list:
+def natural_key(name: str) -> list:
+    """Sort key putting ``benign (2)`` before ``benign (10)``."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def _offenders(folder: Path, what: str, names) -> None:
-    names = sorted(names, key=_natural)
+    names = sorted(names, key=natural_key)
     if names:
         shown = ", ".join(names[:_SHOW]) + (" ..." if len(names) > _SHOW else "")
         raise DataLayoutError(f"{folder}: {len(names)} {what}: {shown}")
@@ -95,9 +97,9 @@ def list_busi(folder: Path, include_normal: bool = False) -> list[Sample]:
     _offenders(folder, "mask(s) without an image", set(masks) - set(images))
     code = {"normal": 0, "benign": 1, "malignant": 2}
     samples = []
-    for stem in sorted(images, key=_natural):
+    for stem in sorted(images, key=natural_key):
         if include_normal or not stem.startswith("normal"):
-            files = tuple(sorted(masks[stem], key=lambda p: _natural(p.name)))
+            files = tuple(sorted(masks[stem], key=lambda p: natural_key(p.name)))
             samples.append(Sample(stem, images[stem], files, code[stem.split(" ")[0]], stem))
     return samples
 

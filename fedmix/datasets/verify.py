@@ -32,6 +32,7 @@ from fedmix.datasets.readers import (
     list_ham10000_all,
     list_isic2018,
     list_udiat,
+    natural_key,
     read_busbra_rows,
     read_busis_rows,
     read_ham_metadata,
@@ -185,6 +186,16 @@ def _count_line(samples: list[Sample]) -> dict[str, int]:
     return counts
 
 
+def _partial(ds: Dataset, folder: Path, found: str, missing, extra) -> PartialDataError:
+    parts = [show(missing, "missing")] * bool(missing) + [show(extra, "extra")] * bool(extra)
+    return PartialDataError(
+        f"{ds.title}: {folder} is not the complete dataset ({found}). "
+        + "".join(p + ". " for p in parts)
+        + f"Layout: {ds.layout}. Place the complete copy there, or, knowing what you do, add "
+        f"{ds.key} to datasets.allow_partial: everything made from it is then flagged PARTIAL"
+    )
+
+
 def verify_folder(
     key: str, folder: str | Path, allow_partial: bool = False, registry=REGISTRY
 ) -> dict:
@@ -202,20 +213,16 @@ def verify_folder(
     duplicates = [p.as_posix() for ps in files.values() for p in ps[1:]]
     missing, extra = [], duplicates
     if expected is not None:
-        missing = sorted(expected - images)
-        extra = sorted(n for n in images - expected if not (extra_ok and extra_ok(n))) + extra
-    samples = list_all(key, folder) if not missing or allow_partial else []
-    short = ds.n_images - len(samples) if samples and not missing else 0  # e.g. a cut CSV
-    if (missing or extra or short > 0) and not allow_partial:
-        found = f"{len(images)} image/mask files" + (f", {len(samples)} pairs" if samples else "")
-        parts = [show(missing, "missing") if missing else "", show(extra, "extra") if extra else ""]
-        parts += [f"{short} image(s) fewer than the {ds.n_images} published" if short > 0 else ""]
-        raise PartialDataError(
-            f"{ds.title}: {folder} is not the complete dataset ({found}). "
-            + "; ".join(p for p in parts if p)
-            + f". Layout: {ds.layout}. Place the complete copy there, or, knowing what you do, "
-            f"add {key} to datasets.allow_partial: every table made from it is then flagged"
-        )
+        missing = sorted(expected - images, key=natural_key)
+        unexpected = (n for n in images - expected if not (extra_ok and extra_ok(n)))
+        extra = sorted(unexpected, key=natural_key) + extra
+    if (missing or extra) and not allow_partial:
+        raise _partial(ds, folder, f"{len(images)} image/mask files", missing, extra)
+    samples = list_all(key, folder)
+    short = ds.n_images - len(samples) if not missing else 0  # e.g. a cut metadata file
+    if short > 0 and not allow_partial:
+        found = f"{len(samples)} images, {short} fewer than the {ds.n_images} published"
+        raise _partial(ds, folder, found, [], extra)
     check_samples(samples)
     counts = _count_line(samples)
     log.info("%s: %s verified in %s", key, counts, folder)
