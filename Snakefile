@@ -1,7 +1,7 @@
 # fedmix: FedMix (Wicaksana et al., IEEE TMI 2023) as a reproducible Snakemake pipeline.
 #
 # Layout of what it writes (logs/ mirrors results/ and resources/):
-#   resources/downloads/{dataset}[.ready.json]      real data, downloaded or placed (real tasks only)
+#   resources/downloads/{dataset}[.ready.json]      real data and its verified manifest (real tasks)
 #   resources/{task}/standardized/{client}.h5      all samples of a client (images, masks, labels, split)
 #   resources/{task}/train/{client}.{L,B,I,U}.h5    train split, only what the supervision allows
 #   resources/{task}/{val,test}/{client}.h5         held-out splits with masks (test: evaluation only)
