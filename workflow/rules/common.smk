@@ -47,10 +47,19 @@ def client_data_params(wildcards):
 
 
 def task_data_params(wildcards):
-    """The parts of a task that change its standardized files (not its training settings)."""
+    """The parts of a task that change this client's standardized file: not its training
+    settings, not other clients' folders; the client list only where its order matters
+    (HAM10000 keeps a lesion imaged at two sites at the first client)."""
     task = config["tasks"][wildcards.task]
-    keys = ("source", "clients", "image_size", "channels", "split", "real")
-    return {k: task[k] for k in keys if k in task}
+    keys = ("source", "image_size", "channels", "split", "real")
+    params = {k: task[k] for k in keys if k in task}
+    if task["source"] == "ham10000":
+        params["clients"] = task["clients"]
+    if task["source"] == "folders":
+        folders = dict(task["real"]["folders"])
+        folders["clients"] = {wildcards.client: folders["clients"][wildcards.client]}
+        params["real"] = {**task["real"], "folders": folders}
+    return params
 
 
 def print_preflight():
