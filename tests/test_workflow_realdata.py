@@ -43,11 +43,11 @@ def test_extracted_copies_used_without_download_and_an_edit_reruns_only_its_data
     datasets = {"paths": {"busi": str(busi)}, "allow_partial": ["busi", "udiat"]}
     breast = {"source": "breast", "clients": ["bus", "udiat"], "image_size": 32, "channels": 1}
     extra = {"datasets": datasets, "tasks": {"breast": {**breast, "split": SPLIT}}}
-    targets = ["--", *(f"resources/breast/standardized/{c}.h5" for c in ("bus", "udiat"))]
+    targets = ["--", *(f"resources/tiny/breast/standardized/{c}.h5" for c in ("bus", "udiat"))]
     work = tmp_path / "work"
     first = snakemake(work, extra, "--quiet", "rules", *targets)  # no licence, no network
     assert "busi                     present" in first.stderr  # the preflight, before planning
-    with h5py.File(work / "resources/breast/standardized/bus.h5") as f:
+    with h5py.File(work / "resources/tiny/breast/standardized/bus.h5") as f:
         assert f.attrs["data_partial"] == 1 and "busi manifest sha256:" in f.attrs["source_version"]
     # Move UDIAT and say where: only UDIAT's jobs are planned, nothing of BUSI.
     shutil.move(work / "resources/downloads/udiat", tmp_path / "UDIAT")
@@ -55,7 +55,7 @@ def test_extracted_copies_used_without_download_and_an_edit_reruns_only_its_data
     outputs = planned(snakemake(work, extra, "-n", *targets))
     assert outputs == {
         "resources/downloads/udiat.ready.json",
-        "resources/breast/standardized/udiat.h5",
+        "resources/tiny/breast/standardized/udiat.h5",
     }, outputs
     # The converse, once UDIAT is rebuilt: pointing BUSI elsewhere re-runs only BUSI's jobs.
     snakemake(work, extra, "--quiet", "rules", *targets)
@@ -63,7 +63,7 @@ def test_extracted_copies_used_without_download_and_an_edit_reruns_only_its_data
     outputs = planned(snakemake(work, extra, "-n", *targets))
     assert outputs == {
         "resources/downloads/busi.ready.json",
-        "resources/breast/standardized/bus.h5",
+        "resources/tiny/breast/standardized/bus.h5",
     }, outputs
 
 
@@ -90,14 +90,14 @@ def test_folder_federation_builds_table1(tmp_path):
     extra = {"tasks": {"clinics": task}, "tables": {"table1": {"task": "clinics", "rows": ROWS}}}
     work = tmp_path / "work"
     work.mkdir()
-    snakemake(work, extra, "--quiet", "all", "--", "results/table1.csv")
-    with open(work / "results" / "table1.csv") as f:
+    snakemake(work, extra, "--quiet", "all", "--", "results/tiny/table1.csv")
+    with open(work / "results" / "tiny" / "table1.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows] == ["local", "fedavg", "fedmix-tmi"]
     assert all(0.0 <= float(r["dice_avg"]) <= 1.0 for r in rows)
     for c in "abc":
         manifest = yaml.safe_load(
-            (work / f"resources/clinics/standardized/{c}.manifest.json").read_text()
+            (work / f"resources/tiny/clinics/standardized/{c}.manifest.json").read_text()
         )
         assert f"folders/{c} manifest {manifest['digest'][:23]} (25 files)" in rows[0]["data"]
 
@@ -106,7 +106,8 @@ def test_folder_federation_builds_table1(tmp_path):
 def test_open_breast_preset_plans_downloads_verification_and_table1(tmp_path):
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path)]
     cmd += ["--configfile", str(ROOT / "config" / "open-breast.yaml"), "-n", "--quiet", "rules"]
-    result = subprocess.run([*cmd, "--", "results/table1.csv"], capture_output=True, text=True)
+    target = "results/open-breast/table1.csv"
+    result = subprocess.run([*cmd, "--", target], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = {
         line.split()[0]: int(line.split()[1])

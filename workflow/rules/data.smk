@@ -6,7 +6,7 @@
 rule synthesize:
     """Generate one synthetic client deterministically (one seed per sample)."""
     output:
-        "resources/{task}/standardized/{client}.h5",
+        f"{RESOURCES}/{{task}}/standardized/{{client}}.h5",
     params:
         task=task_config,
     wildcard_constraints:
@@ -14,7 +14,7 @@ rule synthesize:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/standardized/{client}.log",
+        f"{LOGS}/{{task}}/standardized/{{client}}.log",
     script:
         "../scripts/synthesize.py"
 
@@ -24,7 +24,7 @@ rule standardize:
     input:
         dataset_ready,
     output:
-        "resources/{task}/standardized/{client}.h5",
+        f"{RESOURCES}/{{task}}/standardized/{{client}}.h5",
     params:
         task=task_data_params,
         datasets=client_data_params,
@@ -33,7 +33,7 @@ rule standardize:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/standardized/{client}.log",
+        f"{LOGS}/{{task}}/standardized/{{client}}.log",
     script:
         "../scripts/standardize.py"
 
@@ -41,8 +41,8 @@ rule standardize:
 rule standardize_folder:
     """Verify and read one client of a `source: folders` task (your own images and masks)."""
     output:
-        h5="resources/{task}/standardized/{client}.h5",
-        manifest="resources/{task}/standardized/{client}.manifest.json",
+        h5=f"{RESOURCES}/{{task}}/standardized/{{client}}.h5",
+        manifest=f"{RESOURCES}/{{task}}/standardized/{{client}}.manifest.json",
     params:
         task=task_data_params,
     wildcard_constraints:
@@ -50,6 +50,6 @@ rule standardize_folder:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/standardized/{client}.log",
+        f"{LOGS}/{{task}}/standardized/{{client}}.log",
     script:
         "../scripts/standardize_folder.py"
