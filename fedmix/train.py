@@ -29,7 +29,7 @@ from fedmix.gpu_slots import select_device
 from fedmix.io import HISTORY_COLUMNS
 from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
 from fedmix.model import UNet, predict_binary
-from fedmix.optim import FlatAdam
+from fedmix.optim import FusedAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
 __all__ = [
@@ -169,7 +169,7 @@ class RoundLoop:
         self.globals = {g: [self._copy(m) for m in init] for g in groups}
         self.local = {c.name: [self._new_model() for _ in init] for c in self.clients}
         self.optims = {
-            c: [FlatAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
+            c: [FusedAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
             for c, models in self.local.items()
         }
         self.history: list[dict] = []
