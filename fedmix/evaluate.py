@@ -8,7 +8,6 @@ often exactly one of prediction and mask was empty.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,11 @@ from fedmix.checkpoint import load_checkpoint
 from fedmix.clients import load_eval
 from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
-from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS
+from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS, write_csv
 from fedmix.metrics import dice, hd95, iou, one_empty
-from fedmix.model import UNet, predict_binary
+from fedmix.model import predict_binary
+from fedmix.model_keys import serving_key
+from fedmix.networks import build_network
 
 __all__ = [
     "evaluate_checkpoint",
@@ -31,11 +32,8 @@ __all__ = [
 def model_for_client(state: dict, client: str, device="cpu") -> torch.nn.Module:
     """The model that serves ``client``: its own (local learning) or global stream 1."""
     run = RunConfig.from_dict(state["config"])
-    weights = state["models"].get(f"client:{client}", state["models"].get("global"))
-    if weights is None:
-        raise KeyError(f"checkpoint has no model for client {client!r}: {sorted(state['models'])}")
-    model = UNet(run.channels, run.width, run.levels)
-    model.load_state_dict(weights)
+    model = build_network(run.model, run.channels)
+    model.load_state_dict(state["models"][serving_key(state["models"], client)])
     return model.to(device).eval()
 
 
@@ -104,11 +102,5 @@ def _mean(values) -> float:
 
 
 def _write_csv(path, columns, rows) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()})
-    tmp.replace(path)
+    fmt = [{k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+    write_csv(path, columns, fmt)

@@ -8,7 +8,8 @@ import math
 import pytest
 
 from fedmix import cli
-from fedmix.bench import FIGURES, VAL_PER_TRAIN
+from fedmix.bench import FIGURES
+from fedmix.bench.federation import VAL_PER_TRAIN
 
 TINY = (
     "bench --small --size 16 --image-size 20 --width 4 --levels 2 --batch 4 --steps 1 "

@@ -1,6 +1,6 @@
 """What every real dataset is, where it comes from, how to check it, and who to credit.
 
-Facts come from each dataset's own page (see ``shared/DATASETS.md`` of the project). A dataset is
+Facts come from each dataset's own page (linked in each entry's ``homepage``). A dataset is
 either ``automatic`` (every file has a URL and a hash;
 :func:`fedmix.datasets.download.fetch_dataset` fetches it once its licence is accepted in the
 config) or ``request-only`` (the user obtains it under a signed agreement and places the folder;
@@ -113,7 +113,9 @@ REGISTRY: dict[str, Dataset] = {
         title="UDIAT Dataset B (breast ultrasound)",
         access="request-only",
         files=(),
-        counts={"benign": 110, "malignant": 53},
+        # 163 images; the class split is reported as found, not checked: the dataset paper says
+        # 110 benign / 53 malignant, a circulating DatasetB.xlsx lists 109 / 54.
+        counts={"images": 163},
         layout="original/000001.png, GT/000001.png (6 digits), DatasetB.xlsx (Image, Type)",
         licence="research use under a signed data-use agreement",
         licence_url="https://helward.mmu.ac.uk/STAFF/M.Yap/dataset.php",

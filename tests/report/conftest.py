@@ -22,12 +22,14 @@ def write_run(
     history: list[dict] | None = None,
     best_round: int = 7,
     selection: str = "validation",
+    results: str = "results",
 ) -> Path:
     """One run directory: config.json, eval_{best,final}_clients.csv, (optionally) history.csv.
 
-    ``metrics`` maps client -> {dice, iou, hd95, dice_lesion, n_one_empty}.
+    ``metrics`` maps client -> {dice, iou, hd95, dice_lesion, n_one_empty}; the run lies in
+    ``root / results / task / method / setting / seed<seed>``.
     """
-    run = root / "results" / task / method / setting / f"seed{seed}"
+    run = root / results / task / method / setting / f"seed{seed}"
     run.mkdir(parents=True, exist_ok=True)
     clients = list(metrics)
     cfg = {
@@ -40,18 +42,20 @@ def write_run(
         "supervision": setting.split("-"),
         "data": "synthetic (toy)",
         "rounds": 10,
-        "variant": "tmi" if method.startswith("fedmix") else None,
-        "lam": 10.0,
-        "beta": 1.5,
-        "tau": 0.9,
+        "params": (
+            {"variant": "tmi", "lambda": 10.0, "beta": 1.5, "tau": 0.9}
+            if method.startswith("fedmix")
+            else {}
+        ),
         "selection": selection,
         "channels": 1,
-        "width": 4,
-        "levels": 2,
+        "model": {"network": "unet", "width": 4, "levels": 2},
         "selection_clients": "labelled" if selection == "validation" else "all",
         "runtime": {"device": "cpu", "precision": "fp32", "compiled": False},
     }
-    cfg.update(config or {})
+    config = dict(config or {})
+    cfg["params"] = {**cfg["params"], **config.pop("params", {})}
+    cfg.update(config)
     (run / "config.json").write_text(json.dumps(cfg))
     # The final-round model scores FINAL_DICE_DROP lower Dice than the validation-selected one.
     for which, drop, rnd in (("best", 0.0, best_round), ("final", FINAL_DICE_DROP, cfg["rounds"])):
