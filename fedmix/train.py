@@ -36,7 +36,7 @@ from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
 from fedmix.metrics import batch_dice_scores
 from fedmix.model import predict_binary
 from fedmix.networks import build_network
-from fedmix.optim import FlatAdam
+from fedmix.optim import FusedAdam
 from fedmix.outputs import (
     models_payload,
     restore_models,
@@ -146,7 +146,7 @@ class RoundLoop:
         self.globals = {g: [self._copy(m) for m in init] for g in groups}
         self.local = {c.name: [self._new_model() for _ in init] for c in self.clients}
         self.optims = {
-            c: [FlatAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
+            c: [FusedAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
             for c, models in self.local.items()
         }
         self.history: list[dict] = []
