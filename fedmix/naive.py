@@ -7,8 +7,9 @@ for two reasons: the benchmark (:mod:`fedmix.bench`) times it against the fast p
 :mod:`fedmix.train`, and a test checks that both compute the same losses and weights.
 
 To be comparable it draws the same random numbers in the same order as
-:meth:`fedmix.train.RoundLoop.round`: per client the crop offsets ``oy``, ``ox`` and the flips
-``fh``, ``fv`` (as :func:`fedmix.clients.views`), then one ``randperm`` per stream and epoch.
+:meth:`fedmix.train.RoundLoop.round`: per client, from its own generator, the crop offsets
+``oy``, ``ox`` and the flips ``fh``, ``fv`` (as :func:`fedmix.clients.views`), then one
+``randperm`` per stream and epoch.
 Only strategies that train on Dice targets are covered (FedAvg, local learning, FedMix).
 """
 
@@ -26,7 +27,7 @@ from fedmix.losses import soft_dice_loss
 from fedmix.model import UNet
 from fedmix.pseudo import select_pseudo_labels
 from fedmix.strategies import ClientStats, make_strategy
-from fedmix.train import RoundLoop, _round_seed, batch_dice_scores
+from fedmix.train import RoundLoop, batch_dice_scores, client_round_seed
 
 __all__ = ["PlainLoop", "compare_paths", "plain_views", "predict_one_by_one", "to_float_batch"]
 
@@ -125,8 +126,12 @@ class PlainLoop:
 
     def round(self, rnd: int) -> dict[str, ClientStats]:
         """One round: local training of every client, aggregation, validation (per-image)."""
-        gen = torch.Generator().manual_seed(_round_seed(self.run.seed, rnd))
-        stats = {c["name"]: self._train_client(rnd, c, gen) for c in self.clients}
+        stats = {
+            c["name"]: self._train_client(
+                rnd, c, torch.Generator().manual_seed(client_round_seed(self.run.seed, rnd, i))
+            )
+            for i, c in enumerate(self.clients)
+        }
         (w,) = self.strategy.weights(rnd, stats).values()
         keep = [i for i, wi in enumerate(w) if wi > 0]
         names = list(stats)

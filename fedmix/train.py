@@ -33,14 +33,21 @@ from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
 __all__ = [
+    "LocalTrainer",
+    "aggregate_updates",
     "autocast_dtype",
     "batch_dice_scores",
+    "client_round_seed",
     "deterministic_cpu",
     "gamma_shift",
+    "history_rows",
+    "initial_models",
+    "new_model",
     "precision_name",
     "runtime_record",
     "train_run",
     "uses_channels_last",
+    "validate_model",
 ]
 
 log = logging.getLogger("fedmix.train")
@@ -162,12 +169,10 @@ class RoundLoop:
                 f"setting {run.setting!r} has no pixel-labelled client to select best.pt on; "
                 "set training.selection_clients: all"
             )
-        torch.manual_seed(run.seed)
-        groups = sorted({self.strategy.group(c) for c in run.clients})
-        # Independently initialised streams; every group starts from the same initial weights.
-        init = [self._new_model() for _ in range(self.strategy.streams)]
-        self.globals = {g: [self._copy(m) for m in init] for g in groups}
-        self.local = {c.name: [self._new_model() for _ in init] for c in self.clients}
+        self.globals = initial_models(run, self.strategy, device)
+        self.trainer = LocalTrainer(run, self.strategy, device)
+        streams = range(self.strategy.streams)
+        self.local = {c.name: [self._new_model() for _ in streams] for c in self.clients}
         self.optims = {
             c: [FlatAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
             for c, models in self.local.items()
@@ -177,17 +182,7 @@ class RoundLoop:
         self.start_round = 0
 
     def _new_model(self) -> torch.nn.Module:
-        model = UNet(self.run.channels, self.run.width, self.run.levels).to(self.device)
-        if uses_channels_last(self.device):
-            model = model.to(memory_format=torch.channels_last)
-        if self.run.compile:
-            model.compile()  # in place: state_dict keys stay those of the plain U-Net
-        return model
-
-    def _copy(self, model):
-        clone = self._new_model()
-        clone.load_state_dict(model.state_dict())
-        return clone
+        return new_model(self.run, self.device)
 
     # ------------------------------------------------------------------ the loop
     def train(self) -> list[dict]:
@@ -208,119 +203,38 @@ class RoundLoop:
         return self.history
 
     def round(self, rnd: int) -> float:
-        gen = torch.Generator().manual_seed(_round_seed(self.run.seed, rnd))
         stats: dict[str, ClientStats] = {}
-        for client in self.clients:
-            stats[client.name] = self._train_client(rnd, client, gen)
-        weights = self.strategy.weights(rnd, stats)
-        used = {c: 0.0 for c in stats}
-        for group, w in weights.items():
-            members = [c for c in stats if self.strategy.group(c) == group]
-            check_weights(w)
-            for c, wc in zip(members, w, strict=True):
-                used[c] = float(wc)
-            for s, global_model in enumerate(self.globals[group]):
-                keep = [i for i, wc in enumerate(w) if wc > 0]
-                states = [self.local[members[i]][s].state_dict() for i in keep]
-                global_model.load_state_dict(weighted_average(states, [w[i] for i in keep]))
+        for index, client in enumerate(self.clients):
+            stats[client.name] = self._train_client(rnd, client, index)
+        states = {c: [m.state_dict() for m in self.local[c]] for c in stats}
+        used = aggregate_updates(self.strategy, rnd, self.globals, stats, states)
         val = self._validate()
         score = float(np.mean([val[c] for c in self.selection_scope]))
-        for client in self.clients:
-            st = stats[client.name]
-            self.history.append(
-                {
-                    "round": rnd + 1,
-                    "client": client.name,
-                    "supervision": client.supervision,
-                    "n_samples": st.n_samples,
-                    "n_train": st.n_train,
-                    "train_loss": st.loss,
-                    "train_loss_stream2": st.loss2,
-                    "weight": used[client.name],
-                    "val_dice": val[client.name],
-                }
-            )
+        self.history.extend(history_rows(self.run, rnd, stats, used, val))
         if score > self.best["score"]:  # kept in memory; written once at the end
             self.best = {"score": score, "round": rnd + 1, "payload": self._models_payload(rnd + 1)}
         return score
 
-    def _train_client(self, rnd: int, client: ClientData, gen) -> ClientStats:
+    def _train_client(self, rnd: int, client: ClientData, index: int) -> ClientStats:
         group_models = self.globals[self.strategy.group(client.name)]
-        images, maps = views(
-            client.images, [client.masks, client.box_masks], self.run.crop_size, self.run.flips, gen
-        )
-        with self._autocast():  # pseudo-label passes at the training precision
-            job: LocalJob | None = self.strategy.local_job(rnd, client, images, maps, group_models)
-        if job is None:
-            return ClientStats(0, math.nan, client.n_train, math.nan)
-        losses = []
-        for s, (model, opt) in enumerate(
-            zip(self.local[client.name], self.optims[client.name], strict=True)
-        ):
-            _copy_weights(model, group_models[s])
-            target = None if job.targets is None else job.targets[s]
-            mean_loss = self._local_epochs(model, opt, job, target, group_models[s], gen)
-            if not math.isfinite(mean_loss):
-                raise NonFiniteLossError(
-                    f"round {rnd + 1}, client {client.name!r}, stream {s + 1}: local loss is "
-                    f"{mean_loss}; no checkpoint was overwritten. Lower lr ({self.run.lr}) or use "
-                    "precision: fp32"
-                )
-            losses.append(mean_loss)
-        loss2 = losses[1] if len(losses) > 1 else math.nan
-        return ClientStats(job.n_samples, losses[0], client.n_train, loss2)
+        models, optims = self.local[client.name], self.optims[client.name]
+        return self.trainer.train(rnd, client, index, group_models, models, optims)
 
     def _local_epochs(self, model, opt, job: LocalJob, target, global_model, gen) -> float:
-        """Train ``local_epochs`` epochs; mean task loss of the last epoch (one host sync)."""
-        n, bs = job.images.shape[0], self.run.batch_size
-        mu = self.strategy.proximal_mu
-        anchor = [p.detach().clone() for p in global_model.parameters()] if mu > 0 else None
-        for _ in range(self.run.local_epochs):
-            total = torch.zeros((), device=self.device)
-            order = torch.randperm(n, generator=gen).to(self.device)
-            for start in range(0, n, bs):
-                idx = order[start : start + bs]
-                x = job.images[idx].float().div_(255)
-                with self._autocast():
-                    if job.loss == "self_training":
-                        loss = self._self_training_loss(model, x, gen)
-                    else:
-                        probs = torch.sigmoid(model(x).float())
-                        loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
-                task_loss = loss
-                if anchor is not None:
-                    loss = loss + proximal_term(model, anchor, mu)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += task_loss.detach() * idx.numel()
-        return float(total / n)
-
-    def _self_training_loss(self, model, x, gen):
-        """FedST: BCE of the prediction on a gamma-shifted view against confident own labels."""
-        with torch.no_grad():
-            teacher = torch.sigmoid(model(x).float())
-        gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
-        # x ** gamma keeps black pixels black (0 ** gamma = 0 for gamma > 0); x needs no grad.
-        student_logits = model(gamma_shift(x, gamma)).float()
-        return confident_bce(student_logits, teacher, self.run.confidence)
+        return self.trainer.local_epochs(model, opt, job, target, global_model, gen)
 
     def _autocast(self):
-        dtype = autocast_dtype(self.run.precision, self.device)
-        if dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=dtype)
+        return self.trainer.autocast()
 
     @torch.inference_mode()
     def _validate(self) -> dict[str, float]:
         """Mean Dice of each client's global stream-1 model on its selection split."""
-        scores = {}
-        for data in self.selection:
-            model = self.globals[self.strategy.group(data.name)][0]
-            with self._autocast():
-                preds = predict_binary(model, data.images)
-            scores[data.name] = float(batch_dice_scores(preds, data.masks > 0).mean())
-        return scores
+        return {
+            data.name: validate_model(
+                self.globals[self.strategy.group(data.name)][0], data, self._autocast()
+            )
+            for data in self.selection
+        }
 
     # ------------------------------------------------------------------ checkpoints
     def _models_payload(self, rnd: int) -> dict:
@@ -375,6 +289,162 @@ class RoundLoop:
         (self.out_dir / "resume.pt").unlink(missing_ok=True)
 
 
+class LocalTrainer:
+    """One client's step of a round: its local job, then one local training per stream.
+
+    Shared by :class:`RoundLoop` (one process, every client) and the Flower ClientApp (one site
+    per process, :mod:`fedmix.flower.client_app`). Each client draws its random numbers from its
+    own generator seeded with (seed, round, client index), so a site's crops, flips and batch
+    order do not depend on which other sites trained before it, or where.
+    """
+
+    def __init__(self, run: RunConfig, strategy: Strategy, device: torch.device):
+        self.run, self.strategy, self.device = run, strategy, device
+
+    def autocast(self):
+        dtype = autocast_dtype(self.run.precision, self.device)
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def train(self, rnd, client: ClientData, index: int, group_models, models, optims):
+        """Train ``models`` (one per stream, with their optimisers) from ``group_models``;
+        returns n_i, l_i and the stream-2 loss (n_i = 0: the client sat this round out)."""
+        gen = torch.Generator().manual_seed(client_round_seed(self.run.seed, rnd, index))
+        images, maps = views(
+            client.images, [client.masks, client.box_masks], self.run.crop_size, self.run.flips, gen
+        )
+        with self.autocast():  # pseudo-label passes at the training precision
+            job: LocalJob | None = self.strategy.local_job(rnd, client, images, maps, group_models)
+        if job is None:
+            return ClientStats(0, math.nan, client.n_train, math.nan)
+        losses = []
+        for s, (model, opt) in enumerate(zip(models, optims, strict=True)):
+            _copy_weights(model, group_models[s])
+            target = None if job.targets is None else job.targets[s]
+            mean_loss = self.local_epochs(model, opt, job, target, group_models[s], gen)
+            if not math.isfinite(mean_loss):
+                raise NonFiniteLossError(
+                    f"round {rnd + 1}, client {client.name!r}, stream {s + 1}: local loss is "
+                    f"{mean_loss}; no checkpoint was overwritten. Lower lr ({self.run.lr}) or use "
+                    "precision: fp32"
+                )
+            losses.append(mean_loss)
+        loss2 = losses[1] if len(losses) > 1 else math.nan
+        return ClientStats(job.n_samples, losses[0], client.n_train, loss2)
+
+    def local_epochs(self, model, opt, job: LocalJob, target, global_model, gen) -> float:
+        """Train ``local_epochs`` epochs; mean task loss of the last epoch (one host sync)."""
+        n, bs = job.images.shape[0], self.run.batch_size
+        mu = self.strategy.proximal_mu
+        anchor = [p.detach().clone() for p in global_model.parameters()] if mu > 0 else None
+        for _ in range(self.run.local_epochs):
+            total = torch.zeros((), device=self.device)
+            order = torch.randperm(n, generator=gen).to(self.device)
+            for start in range(0, n, bs):
+                idx = order[start : start + bs]
+                x = job.images[idx].float().div_(255)
+                with self.autocast():
+                    if job.loss == "self_training":
+                        loss = self._self_training_loss(model, x, gen)
+                    else:
+                        probs = torch.sigmoid(model(x).float())
+                        loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
+                task_loss = loss
+                if anchor is not None:
+                    loss = loss + proximal_term(model, anchor, mu)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += task_loss.detach() * idx.numel()
+        return float(total / n)
+
+    def _self_training_loss(self, model, x, gen):
+        """FedST: BCE of the prediction on a gamma-shifted view against confident own labels."""
+        with torch.no_grad():
+            teacher = torch.sigmoid(model(x).float())
+        gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
+        # x ** gamma keeps black pixels black (0 ** gamma = 0 for gamma > 0); x needs no grad.
+        student_logits = model(gamma_shift(x, gamma)).float()
+        return confident_bce(student_logits, teacher, self.run.confidence)
+
+
+def new_model(run: RunConfig, device: torch.device) -> torch.nn.Module:
+    """A freshly initialised network of the run on ``device`` (draws from torch's global RNG)."""
+    model = UNet(run.channels, run.width, run.levels).to(device)
+    if uses_channels_last(device):
+        model = model.to(memory_format=torch.channels_last)
+    if run.compile:
+        model.compile()  # in place: state_dict keys stay those of the plain U-Net
+    return model
+
+
+def initial_models(run: RunConfig, strategy: Strategy, device) -> dict[str, list[torch.nn.Module]]:
+    """The global models before round 1: {group: [one model per stream]}, seeded by the run.
+
+    Streams are independently initialised; every group starts from the same initial weights.
+    """
+    torch.manual_seed(run.seed)
+    groups = sorted({strategy.group(c) for c in run.clients})
+    init = [new_model(run, device) for _ in range(strategy.streams)]
+    out = {}
+    for g in groups:
+        out[g] = [new_model(run, device) for _ in init]
+        for dst, src in zip(out[g], init, strict=True):
+            dst.load_state_dict(src.state_dict())
+    return out
+
+
+def aggregate_updates(strategy: Strategy, rnd: int, global_models, stats, local_states):
+    """Weigh the clients (strategy) and load the weighted averages into ``global_models``.
+
+    stats: {client: ClientStats} in client order; local_states: {client: [state dict per
+    stream]} for (at least) every client that trained. Returns the weight each client got.
+    """
+    weights = strategy.weights(rnd, stats)
+    used = {c: 0.0 for c in stats}
+    for group, w in weights.items():
+        members = [c for c in stats if strategy.group(c) == group]
+        check_weights(w)
+        for c, wc in zip(members, w, strict=True):
+            used[c] = float(wc)
+        keep = [i for i, wc in enumerate(w) if wc > 0]
+        for s, global_model in enumerate(global_models[group]):
+            states = [local_states[members[i]][s] for i in keep]
+            global_model.load_state_dict(weighted_average(states, [w[i] for i in keep]))
+    return used
+
+
+@torch.inference_mode()
+def validate_model(model: torch.nn.Module, data: EvalData, autocast) -> float:
+    """Mean Dice of ``model`` on one client's selection split (``autocast``: a context)."""
+    with autocast:
+        preds = predict_binary(model, data.images)
+    return float(batch_dice_scores(preds, data.masks > 0).mean())
+
+
+def history_rows(run: RunConfig, rnd: int, stats, used, val) -> list[dict]:
+    """The ``history.csv`` rows of round ``rnd`` (0-based), one per client in client order;
+    a client missing from ``val`` (no score this round) gets NaN."""
+    rows = []
+    for name, sup in zip(run.clients, run.supervision, strict=True):
+        st = stats[name]
+        rows.append(
+            {
+                "round": rnd + 1,
+                "client": name,
+                "supervision": sup,
+                "n_samples": st.n_samples,
+                "n_train": st.n_train,
+                "train_loss": st.loss,
+                "train_loss_stream2": st.loss2,
+                "weight": used[name],
+                "val_dice": val.get(name, math.nan),
+            }
+        )
+    return rows
+
+
 def gamma_shift(x: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
     """FedST's intensity view ``x ** gamma`` of images in [0, 1], one gamma per image."""
     return x.pow(gamma)
@@ -389,6 +459,11 @@ def batch_dice_scores(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def _round_seed(seed: int, rnd: int) -> int:
     return (seed * 1_000_003 + rnd * 7919 + 12345) % (2**63 - 1)
+
+
+def client_round_seed(seed: int, rnd: int, index: int) -> int:
+    """Seed of client ``index``'s generator in round ``rnd``: every draw of its step uses it."""
+    return (_round_seed(seed, rnd) + index * 104_729) % (2**63 - 1)
 
 
 def _fmt(value):
