@@ -34,6 +34,8 @@ from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
 __all__ = [
     "LocalTrainer",
+    "models_payload",
+    "write_run_outputs",
     "aggregate_updates",
     "autocast_dtype",
     "batch_dice_scores",
@@ -45,6 +47,7 @@ __all__ = [
     "new_model",
     "precision_name",
     "runtime_record",
+    "selection_scope",
     "train_run",
     "uses_channels_last",
     "validate_model",
@@ -157,18 +160,7 @@ class RoundLoop:
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
-        # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
-        # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
-        self.selection_scope = [
-            c
-            for c, s in zip(run.clients, run.supervision, strict=True)
-            if run.selection_clients == "all" or s == "L"
-        ]
-        if not self.selection_scope:
-            raise ValueError(
-                f"setting {run.setting!r} has no pixel-labelled client to select best.pt on; "
-                "set training.selection_clients: all"
-            )
+        self.selection_scope = selection_scope(run)
         self.globals = initial_models(run, self.strategy, device)
         self.trainer = LocalTrainer(run, self.strategy, device)
         streams = range(self.strategy.streams)
@@ -238,12 +230,7 @@ class RoundLoop:
 
     # ------------------------------------------------------------------ checkpoints
     def _models_payload(self, rnd: int) -> dict:
-        models = {}
-        for group, streams in self.globals.items():
-            for s, m in enumerate(streams):
-                key = group if s == 0 else f"{group}#stream{s + 1}"
-                models[key] = {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
-        return {"config": self.run.to_dict(), "round": rnd, "models": models}
+        return models_payload(self.run, self.globals, rnd)
 
     def _state(self, next_round: int) -> dict:
         payload = self._models_payload(next_round)
@@ -271,22 +258,8 @@ class RoundLoop:
         log.info("resumed from %s at round %d", path, self.start_round)
 
     def _write_outputs(self) -> None:
-        save_checkpoint(self.out_dir / "final.pt", self._models_payload(self.run.rounds))
-        save_checkpoint(self.out_dir / "best.pt", self.best["payload"])
-        tmp = self.out_dir / "history.csv.tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for row in self.history:
-                writer.writerow({k: _fmt(v) for k, v in row.items()})
-        tmp.replace(self.out_dir / "history.csv")
-        meta = {
-            **self.run.to_dict(),
-            "best_round": self.best["round"],
-            "runtime": runtime_record(self.run, self.device),
-        }
-        (self.out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-        (self.out_dir / "resume.pt").unlink(missing_ok=True)
+        final = models_payload(self.run, self.globals, self.run.rounds)
+        write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
 
 
 class LocalTrainer:
@@ -421,6 +394,49 @@ def validate_model(model: torch.nn.Module, data: EvalData, autocast) -> float:
     with autocast:
         preds = predict_binary(model, data.images)
     return float(batch_dice_scores(preds, data.masks > 0).mean())
+
+
+def models_payload(run: RunConfig, globals_: dict, rnd: int) -> dict:
+    """Checkpoint payload of every group's streams after ``rnd`` rounds (CPU copies)."""
+    models = {}
+    for group, streams in globals_.items():
+        for s, m in enumerate(streams):
+            key = group if s == 0 else f"{group}#stream{s + 1}"
+            models[key] = {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
+    return {"config": run.to_dict(), "round": rnd, "models": models}
+
+
+def write_run_outputs(out_dir: Path, run: RunConfig, final: dict, best: dict, history, device):
+    """final.pt, best.pt, history.csv and config.json of a finished run; removes resume.pt."""
+    out_dir = Path(out_dir)
+    save_checkpoint(out_dir / "final.pt", final)
+    save_checkpoint(out_dir / "best.pt", best["payload"])
+    tmp = out_dir / "history.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: _fmt(v) for k, v in row.items()})
+    tmp.replace(out_dir / "history.csv")
+    meta = {**run.to_dict(), "best_round": best["round"], "runtime": runtime_record(run, device)}
+    (out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+    (out_dir / "resume.pt").unlink(missing_ok=True)
+
+
+def selection_scope(run: RunConfig) -> list[str]:
+    """The clients whose validation Dice chooses best.pt (RunConfig.selection_clients); the
+    others' is logged in history.csv for diagnosis and used for nothing."""
+    scope = [
+        c
+        for c, s in zip(run.clients, run.supervision, strict=True)
+        if run.selection_clients == "all" or s == "L"
+    ]
+    if not scope:
+        raise ValueError(
+            f"setting {run.setting!r} has no pixel-labelled client to select best.pt on; "
+            "set training.selection_clients: all"
+        )
+    return scope
 
 
 def history_rows(run: RunConfig, rnd: int, stats, used, val) -> list[dict]:

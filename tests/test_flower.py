@@ -1,0 +1,125 @@
+"""FedMix on Flower's deployment engine: a SuperLink and three SuperNodes on 127.0.0.1, with TLS
+and SuperNode authentication, against the simulation loop on the same tiny federation.
+
+Each test starts real Flower processes (fedmix.flower.loopback) and stops them by pid. On an
+idle 2-core machine the first takes about a minute, the second about two (Flower declares a
+killed SuperNode gone after two missed 30 s heartbeats).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+
+import pytest
+import torch
+from tinyfed import CLIENTS, tiny_run
+
+from fedmix import train
+from fedmix.aggregation import fedmix_weights
+from fedmix.checkpoint import load_checkpoint
+from fedmix.flower.credentials import write_tls_credentials
+from fedmix.flower.loopback import LoopbackFederation
+
+RUN_TIMEOUT = 600  # seconds; a loaded CI machine is far slower than an idle one
+
+
+def _sites(train_files, val_files, letters):
+    return {
+        c: {"site": c, "supervision": s, "train-file": t, "selection-file": v}
+        for c, s, t, v in zip(CLIENTS, letters, train_files, val_files, strict=True)
+    }
+
+
+def _history(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def _wait(fed, proc, what, done, timeout=RUN_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done():
+            return
+        if proc.poll() is not None and not done():
+            break
+        time.sleep(0.5)
+    logs = {n: fed.log_text(n)[-3000:] for n in ("flwr-run", "superlink")}
+    raise AssertionError(f"{what} did not happen; logs:\n{json.dumps(logs, indent=1)}")
+
+
+def _flower_run(fed, run, tmp_path, **extra):
+    config_path = tmp_path / "run.json"
+    config_path.write_text(json.dumps(run.to_dict()))
+    out = tmp_path / "flower"
+    proc = fed.run({"run-config": str(config_path), "out-dir": str(out), **extra})
+    return proc, out
+
+
+def test_flower_fedmix_equals_the_simulation_bit_for_bit(tmp_path, tiny_task):
+    tr, val, _ = tiny_task("I-B-L")
+    run = tiny_run()
+    train.train_run(run, tr, val, tmp_path / "sim")
+    with LoopbackFederation(tmp_path / "fed", _sites(tr, val, run.supervision)) as fed:
+        proc, out = _flower_run(fed, run, tmp_path)
+        _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
+        proc.wait(timeout=60)
+        assert "INSECURE" not in fed.log_text("superlink")
+        assert "Uvicorn running on https://" in fed.log_text("superlink")  # TLS was on
+
+    sim = load_checkpoint(tmp_path / "sim/final.pt", run)["models"]
+    fl = load_checkpoint(out / "final.pt", run)["models"]
+    assert sorted(fl) == sorted(sim) == ["global", "global#stream2"]  # both FedMix streams
+    for key in sim:
+        for name, tensor in sim[key].items():
+            assert torch.equal(fl[key][name], tensor), (key, name)
+    # Same per-round n_i, l_i, w_i and validation Dice, in the simulation's format.
+    assert _history(out / "history.csv") == _history(tmp_path / "sim/history.csv")
+    assert (
+        load_checkpoint(out / "best.pt", run)["round"]
+        == json.loads((tmp_path / "sim/config.json").read_text())["best_round"]
+    )
+
+
+def test_a_site_killed_in_round_2_is_renormalised_away_and_rejoins(tmp_path, tiny_task):
+    tr, val, _ = tiny_task("I-B-L")
+    run = tiny_run()
+    victim = "b"
+    with LoopbackFederation(tmp_path / "fed", _sites(tr, val, run.supervision)) as fed:
+        proc, out = _flower_run(fed, run, tmp_path, **{"rejoin-wait": 300})
+        node = f"node-{victim}"
+        _wait(fed, proc, "round 2 reaching site b", lambda: "ROUND 2]" in fed.log_text(node))
+        fed.kill_node(victim)  # before its round-2 reply: training takes seconds
+        log = out / "flower.log"
+        _wait(fed, proc, "round 2 ending", lambda: "round 2: n " in log.read_text())
+        fed.start_node(victim)
+        _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
+        proc.wait(timeout=60)
+        assert "round 2: node" in log.read_text()  # Flower reported the site gone
+
+    rows = {(int(r["round"]), r["client"]): r for r in _history(out / "history.csv")}
+    assert int(rows[2, victim]["n_samples"]) == 0 and float(rows[2, victim]["weight"]) == 0
+    others = [float(rows[2, c]["weight"]) for c in CLIENTS if c != victim]
+    assert min(others) > 0 and sum(others) == pytest.approx(1, abs=1e-6)
+    # Renormalised FedMix weights over the two sites that answered, from their n_i and l_i.
+    n = [int(rows[2, c]["n_samples"]) for c in CLIENTS if c != victim]
+    losses = [float(rows[2, c]["train_loss"]) for c in CLIENTS if c != victim]
+    expect = fedmix_weights(n, losses, run.lam, run.beta)
+    assert others == pytest.approx(expect.tolist(), abs=2e-6)  # history keeps 6 decimals
+    # The restarted SuperNode rejoined: site b answered round 3 (and validated round 2's model).
+    assert f"round 3: answers from {list(CLIENTS)}" in log.read_text()
+    assert rows[2, victim]["val_dice"] != ""
+    assert sum(float(rows[3, c]["weight"]) for c in CLIENTS) == pytest.approx(1, abs=1e-5)
+    final = load_checkpoint(out / "final.pt", run)["models"]
+    assert all(torch.isfinite(t).all() for sd in final.values() for t in sd.values())
+
+
+def test_credentials_name_the_superlink_host(tmp_path):
+    from cryptography import x509
+
+    paths = write_tls_credentials(tmp_path, "10.0.0.7")
+    cert = x509.load_pem_x509_certificate(paths["server_cert"].read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "10.0.0.7" in {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    assert paths["server_key"].stat().st_mode & 0o077 == 0  # private key not group-readable
