@@ -1,12 +1,12 @@
 """TLS certificates and SuperNode authentication keys for a Flower federation.
 
-``python -m fedmix.flower.credentials DIR --host HOST [--nodes N]`` writes, into DIR:
+``python -m fedmix.flower.credentials DIR --host HOST [--sites A,B,C]`` writes, into DIR:
 
 - ``ca.crt`` / ``ca.key``: a self-signed certificate authority (the key stays with whoever runs
   the SuperLink; the certificate is given to every site to verify the SuperLink);
 - ``server.pem`` / ``server.key``: the SuperLink's TLS certificate, signed by the CA, valid for
   ``HOST`` (a DNS name or an IP address) and 127.0.0.1/localhost;
-- ``node<i>`` / ``node<i>.pub`` (with ``--nodes N``): one EC key pair per site in OpenSSH format;
+- ``<site>`` / ``<site>.pub`` (with ``--sites``): one EC key pair per site in OpenSSH format;
   each site keeps its private key, the coordinator registers the ``.pub`` files.
 
 Self-signed credentials are fine for a pilot; a hospital network will usually issue its own.
@@ -125,13 +125,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", help="directory to write the credentials into")
     parser.add_argument("--host", default="127.0.0.1", help="the SuperLink's address")
-    parser.add_argument("--nodes", type=int, default=0, help="site key pairs to write")
+    parser.add_argument("--sites", default="", help="comma-separated site names: key pairs")
     args = parser.parse_args(argv)
     for role, path in write_tls_credentials(args.out_dir, args.host).items():
         print(f"{role}: {path}")
-    for i in range(1, args.nodes + 1):
-        private, public = write_node_keys(args.out_dir, f"node{i}")
-        print(f"site {i}: {private} (keep at the site), {public} (register with the SuperLink)")
+    for site in filter(None, args.sites.split(",")):
+        private, public = write_node_keys(args.out_dir, site)
+        print(f"{site}: {private} (keep at the site), {public} (register with the SuperLink)")
 
 
 if __name__ == "__main__":
