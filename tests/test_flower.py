@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 
 import pytest
@@ -19,8 +20,11 @@ from tinyfed import CLIENTS, tiny_run
 from fedmix import train
 from fedmix.aggregation import fedmix_weights
 from fedmix.checkpoint import load_checkpoint
+from fedmix.flower.client_app import SiteConfig
 from fedmix.flower.credentials import write_tls_credentials
 from fedmix.flower.loopback import LoopbackFederation
+from fedmix.flower.records import decode_reply, encode_reply
+from fedmix.strategies import ClientStats
 
 RUN_TIMEOUT = 600  # seconds; a loaded CI machine is far slower than an idle one
 
@@ -123,3 +127,31 @@ def test_credentials_name_the_superlink_host(tmp_path):
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "10.0.0.7" in {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
     assert paths["server_key"].stat().st_mode & 0o077 == 0  # private key not group-readable
+
+
+def test_a_reply_holds_only_site_statistics_and_weights():
+    run = tiny_run()
+    models = [train.new_model(run, torch.device("cpu")) for _ in range(2)]
+    content = encode_reply("b", ClientStats(3, 0.5, 8, 0.6), 0.7, models)
+    assert sorted(content) == ["metrics", "site", "stream1", "stream2"]
+    assert dict(content["metrics"]) == {
+        "n_samples": 3, "n_train": 8, "loss": 0.5, "loss2": 0.6, "val_dice": 0.7
+    }  # fmt: skip
+    got = decode_reply(content, streams=2)
+    assert (got.site, got.stats, got.val_dice) == ("b", ClientStats(3, 0.5, 8, 0.6), 0.7)
+    assert torch.equal(got.states[1]["head.weight"], models[1].state_dict()["head.weight"])
+    skipped = encode_reply("b", ClientStats(0, math.nan, 8), math.nan, models)
+    assert sorted(skipped) == ["metrics", "site"]  # nothing trained: no weights sent
+
+
+def test_a_site_refuses_a_run_that_gives_it_other_labels():
+    run = tiny_run()  # a: I, b: B, c: L
+    site = SiteConfig.from_node_config({"site": "b", "supervision": "L", "train-file": "x.h5"})
+    with pytest.raises(ValueError, match="trains site 'b' as 'B' but this site holds 'L'"):
+        site.index_in(run)
+    with pytest.raises(ValueError, match="lacks \\['train-file'\\]"):
+        SiteConfig.from_node_config({"site": "b", "supervision": "B"})
+    with pytest.raises(ValueError, match="unknown node config keys \\['mask-file'\\]"):
+        SiteConfig.from_node_config(
+            {"site": "b", "supervision": "B", "train-file": "x", "mask-file": "m"}
+        )
