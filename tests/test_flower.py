@@ -69,8 +69,9 @@ def test_flower_fedmix_equals_the_simulation_bit_for_bit(tmp_path, tiny_task):
         proc, out = _flower_run(fed, run, tmp_path)
         _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
         proc.wait(timeout=60)
-        assert "INSECURE" not in fed.log_text("superlink")
-        assert "Uvicorn running on https://" in fed.log_text("superlink")  # TLS was on
+        link_log = fed.log_text("superlink")
+        assert "Uvicorn running on https://" in link_log  # TLS was on
+        assert "SuperNode authentication is disabled" not in link_log  # and node keys checked
 
     sim = load_checkpoint(tmp_path / "sim/final.pt", run)["models"]
     fl = load_checkpoint(out / "final.pt", run)["models"]
@@ -155,3 +156,9 @@ def test_a_site_refuses_a_run_that_gives_it_other_labels():
         SiteConfig.from_node_config(
             {"site": "b", "supervision": "B", "train-file": "x", "mask-file": "m"}
         )
+
+
+def test_insecure_mode_must_be_asked_for_and_warns(tmp_path):
+    with pytest.warns(UserWarning, match="INSECURE Flower federation"):
+        LoopbackFederation(tmp_path, {}, insecure=True)
+    assert LoopbackFederation(tmp_path, {}).insecure is False
