@@ -101,7 +101,7 @@ def test_a_site_killed_in_round_2_is_renormalised_away_and_rejoins(tmp_path, tin
         fed.start_node(victim)
         _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
         proc.wait(timeout=60)
-        assert "round 2: node" in log.read_text()  # Flower reported the site gone
+        assert "round 2: nodes [" in log.read_text()  # Flower reported the site gone
 
     rows = {(int(r["round"]), r["client"]): r for r in _history(out / "history.csv")}
     assert int(rows[2, victim]["n_samples"]) == 0 and float(rows[2, victim]["weight"]) == 0

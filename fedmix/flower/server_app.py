@@ -112,17 +112,22 @@ def _exchange(grid, run, rnd, message_type, globals_, validate, timeout, say) ->
     nodes = sorted(grid.get_node_ids())
     messages = [Message(content, n, message_type, group_id=str(rnd + 1)) for n in nodes]
     replies: dict[str, SiteReply] = {}
+    answered, reasons = set(), set()
     for reply in grid.send_and_receive(messages, timeout=timeout):
         node = reply.metadata.src_node_id
-        if reply.has_error():
-            say("round %d: node %d dropped out (%s)", rnd + 1, node, reply.error.reason)
+        if reply.has_error():  # sent by the SuperLink on the missing node's behalf
+            reasons.add(reply.error.reason)
             continue
+        answered.add(node)
         got = decode_reply(reply.content, len(globals_))
         if got.site not in run.clients:
             raise ValueError(f"node {node} says it is site {got.site!r}, not one of {run.clients}")
         if got.site in replies:
             raise ValueError(f"two SuperNodes answer as site {got.site!r}; give each its own")
         replies[got.site] = got
+    if len(answered) < len(nodes):
+        say("round %d: nodes %s dropped out (%s)", rnd + 1, sorted(set(nodes) - answered),
+            "; ".join(sorted(reasons)) or f"no reply within {timeout} s")  # fmt: skip
     say("round %d: answers from %s", rnd + 1, [c for c in run.clients if c in replies])
     return replies
 
