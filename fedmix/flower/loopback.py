@@ -62,7 +62,10 @@ class LoopbackFederation:
         self.port = _free_port()
         self.procs: dict[str, subprocess.Popen] = {}
         self.starts: dict[str, int] = {}
-        self.env = dict(os.environ, FLWR_HOME=str(self.workdir / "flwr-home"))
+        # Flower's usage telemetry off: a pilot or a test must not phone home.
+        self.env = dict(
+            os.environ, FLWR_HOME=str(self.workdir / "flwr-home"), FLWR_TELEMETRY_ENABLED="0"
+        )
         bindir = str(Path(sys.executable).parent)
         self.env["PATH"] = bindir + os.pathsep + self.env.get("PATH", "")
         if insecure:
