@@ -143,13 +143,8 @@ def serve(
     """Run ``run.rounds`` rounds over the connected sites; write the simulation's outputs."""
     out_dir.mkdir(parents=True, exist_ok=True)
     say = _Log(out_dir / "flower.log")
-    device = torch.device("cpu")
     deterministic_cpu(compiled=run.compile)
-    strategy = make_strategy(run)
-    _check_deployable(run, strategy)
-    scope = selection_scope(run)
-    (group,) = {strategy.group(c) for c in run.clients}
-    globals_ = initial_models(run, strategy, device)
+    coord = _Coordinator(run, say)
     say("%s %s seed %d: %d rounds over sites %s", run.method, run.setting, run.seed, run.rounds,
         list(run.clients))  # fmt: skip
     nodes = _wait_for_nodes(grid, len(run.clients), wait_for_sites, say)
@@ -158,46 +153,76 @@ def serve(
             f"only {len(nodes)} of {len(run.clients)} sites connected within {wait_for_sites} s; "
             "start every site's SuperNode, or raise wait-for-sites"
         )
-    history: list[dict] = []
-    best: dict = {"score": -math.inf, "round": 0, "payload": None}
-    n_train: dict[str, int] = {}
-    pending = None  # the last round's stats and models, until the sites have validated them
-    for rnd in range(run.rounds + 1):
-        if 0 < rnd < run.rounds and rejoin_wait > 0:
+    for rnd in range(run.rounds):
+        if rnd > 0 and rejoin_wait > 0:
             _wait_for_nodes(grid, len(run.clients), rejoin_wait, say)
-        final = rnd == run.rounds
-        replies = _exchange(
-            grid, run, rnd, "evaluate" if final else "train", globals_[group], rnd > 0,
-            round_timeout, say,
-        )  # fmt: skip
-        if pending is not None:
-            stats, used, payload = pending
-            val = {s: r.val_dice for s, r in replies.items() if not math.isnan(r.val_dice)}
-            history.extend(history_rows(run, rnd - 1, stats, used, val))
-            score = float(np.mean([val.get(c, math.nan) for c in scope]))
-            if score > best["score"]:
-                best = {"score": score, "round": rnd, "payload": payload}
-            say("round %d: selection Dice %.4f (best %.4f, round %d)", rnd, score,
-                best["score"], best["round"])  # fmt: skip
-        if final:
-            break
-        for site, r in replies.items():
-            n_train[site] = r.stats.n_train
-        stats = {
-            c: replies[c].stats if c in replies else ClientStats(0, math.nan, n_train.get(c, 0))
-            for c in run.clients
-        }
-        states = {c: r.states for c, r in replies.items() if r.states}
-        used = aggregate_updates(strategy, rnd, globals_, stats, states)
-        say("round %d: n %s, weights %s", rnd + 1, [stats[c].n_samples for c in run.clients],
-            [round(used[c], 4) for c in run.clients])  # fmt: skip
-        pending = (stats, used, models_payload(run, globals_, rnd + 1))
-    if best["payload"] is None:
-        raise RuntimeError(
-            f"no round had a validation score on the selection sites {scope}; give those "
-            "sites a selection-file in their node config"
-        )
-    final_payload = models_payload(run, globals_, run.rounds)
-    write_run_outputs(out_dir, run, final_payload, best, history, device)
+        replies = _exchange(grid, run, rnd, "train", coord.streams, rnd > 0, round_timeout, say)
+        coord.record_validation(rnd - 1, replies)
+        coord.aggregate(rnd, replies)
+    last = _exchange(grid, run, run.rounds, "evaluate", coord.streams, True, round_timeout, say)
+    coord.record_validation(run.rounds - 1, last)
+    coord.write(out_dir)
     say("wrote %s", out_dir)
-    return history
+    return coord.history
+
+
+class _Coordinator:
+    """The server half of :class:`fedmix.train.RoundLoop`: global models, weights, history.
+
+    Round r's validation Dice arrives with the replies of round r + 1, so its history rows and
+    its best.pt candidate wait in ``pending`` until then.
+    """
+
+    def __init__(self, run: RunConfig, say):
+        self.run, self.say, self.device = run, say, torch.device("cpu")
+        self.strategy = make_strategy(run)
+        _check_deployable(run, self.strategy)
+        self.scope = selection_scope(run)
+        self.globals = initial_models(run, self.strategy, self.device)
+        (self.group,) = self.globals
+        self.history: list[dict] = []
+        self.best: dict = {"score": -math.inf, "round": 0, "payload": None}
+        self.n_train: dict[str, int] = {}
+        self.pending = None
+
+    @property
+    def streams(self):
+        return self.globals[self.group]
+
+    def aggregate(self, rnd: int, replies: dict[str, SiteReply]) -> None:
+        """The strategy's weights over the sites that answered (n_i = 0 for the others)."""
+        run = self.run
+        self.n_train.update({site: r.stats.n_train for site, r in replies.items()})
+        # A site that did not answer sits the round out, as with n_i = 0.
+        absent = {c: ClientStats(0, math.nan, self.n_train.get(c, 0)) for c in run.clients}
+        stats = {c: replies[c].stats if c in replies else absent[c] for c in run.clients}
+        states = {c: r.states for c, r in replies.items() if r.states}
+        used = aggregate_updates(self.strategy, rnd, self.globals, stats, states)
+        self.say("round %d: n %s, weights %s", rnd + 1,
+                 [stats[c].n_samples for c in run.clients],
+                 [round(used[c], 4) for c in run.clients])  # fmt: skip
+        self.pending = (rnd, stats, used, models_payload(run, self.globals, rnd + 1))
+
+    def record_validation(self, rnd: int, replies: dict[str, SiteReply]) -> None:
+        """History rows of round ``rnd`` (0-based) with the sites' Dice of its models."""
+        if self.pending is None:
+            return
+        done, stats, used, payload = self.pending
+        assert done == rnd, (done, rnd)
+        val = {s: r.val_dice for s, r in replies.items() if not math.isnan(r.val_dice)}
+        self.history.extend(history_rows(self.run, rnd, stats, used, val))
+        score = float(np.mean([val.get(c, math.nan) for c in self.scope]))
+        if score > self.best["score"]:  # NaN (a selection site missing) never wins
+            self.best = {"score": score, "round": rnd + 1, "payload": payload}
+        self.say("round %d: selection Dice %.4f (best %.4f, round %d)", rnd + 1, score,
+                 self.best["score"], self.best["round"])  # fmt: skip
+        self.pending = None
+
+    def write(self, out_dir: Path) -> None:
+        if self.best["payload"] is None:
+            raise RuntimeError(
+                f"no round had a validation score on the selection sites {self.scope}; give "
+                "those sites a selection-file in their node config"
+            )
+        final = models_payload(self.run, self.globals, self.run.rounds)
+        write_run_outputs(out_dir, self.run, final, self.best, self.history, self.device)
