@@ -27,7 +27,7 @@ from fedmix.flower.client_app import SiteConfig
 from fedmix.flower.credentials import write_tls_credentials
 from fedmix.flower.loopback import LoopbackFederation
 from fedmix.flower.records import decode_reply, encode_reply
-from fedmix.strategies import ClientStats
+from fedmix.methods import ClientStats
 
 RUN_TIMEOUT = 600  # seconds; a loaded CI machine is far slower than an idle one
 
@@ -113,7 +113,7 @@ def test_a_site_killed_in_round_2_is_renormalised_away_and_rejoins(tmp_path, tin
     # Renormalised FedMix weights over the two sites that answered, from their n_i and l_i.
     n = [int(rows[2, c]["n_samples"]) for c in CLIENTS if c != victim]
     losses = [float(rows[2, c]["train_loss"]) for c in CLIENTS if c != victim]
-    expect = fedmix_weights(n, losses, run.lam, run.beta)
+    expect = fedmix_weights(n, losses, run.params.lambda_, run.params.beta)
     assert others == pytest.approx(expect.tolist(), abs=2e-6)  # history keeps 6 decimals
     # The restarted SuperNode rejoined: site b answered round 3 (and validated round 2's model).
     assert f"round 3: answers from {list(CLIENTS)}" in log.read_text()

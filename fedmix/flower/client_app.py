@@ -21,12 +21,12 @@ from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from fedmix.clients import load_client, load_eval
-from fedmix.config import RunConfig
-from fedmix.devices import resolve_device
+from fedmix.devices import deterministic_cpu, resolve_device
 from fedmix.flower.records import decode_request, encode_reply, load_streams
+from fedmix.methods import make_strategy
 from fedmix.optim import FlatAdam
-from fedmix.strategies import make_strategy
-from fedmix.train import LocalTrainer, deterministic_cpu, new_model, validate_model
+from fedmix.runconfig import RunConfig
+from fedmix.train import LocalTrainer, new_model, validate_model
 
 __all__ = ["SiteConfig", "app"]
 

@@ -15,8 +15,8 @@ import math
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
-from fedmix.config import RunConfig
-from fedmix.strategies import ClientStats
+from fedmix.methods import ClientStats
+from fedmix.runconfig import RunConfig
 
 __all__ = [
     "SiteReply",

@@ -26,18 +26,12 @@ import torch
 from flwr.app import Context, Message
 from flwr.serverapp import Grid, ServerApp
 
-from fedmix.config import RunConfig
+from fedmix.devices import deterministic_cpu
 from fedmix.flower.records import SiteReply, decode_reply, encode_request
-from fedmix.strategies import ClientStats, Strategy, make_strategy
-from fedmix.train import (
-    aggregate_updates,
-    deterministic_cpu,
-    history_rows,
-    initial_models,
-    models_payload,
-    selection_scope,
-    write_run_outputs,
-)
+from fedmix.methods import ClientStats, Strategy, make_strategy
+from fedmix.outputs import models_payload, write_run_outputs
+from fedmix.runconfig import RunConfig
+from fedmix.train import aggregate_updates, history_rows, initial_models, selection_scope
 
 __all__ = ["app", "load_run_config", "serve"]
 
