@@ -26,7 +26,7 @@ from fedmix.checkpoint import load_checkpoint
 from fedmix.flower.client_app import SiteConfig
 from fedmix.flower.credentials import write_tls_credentials
 from fedmix.flower.loopback import LoopbackFederation
-from fedmix.flower.records import decode_reply, encode_reply
+from fedmix.flower.records import decode_reply, decode_request, encode_reply, encode_request
 from fedmix.methods import ClientStats
 
 RUN_TIMEOUT = 600  # seconds; a loaded CI machine is far slower than an idle one
@@ -165,3 +165,13 @@ def test_insecure_mode_must_be_asked_for_and_warns(tmp_path):
     with pytest.warns(UserWarning, match="INSECURE Flower federation"):
         LoopbackFederation(tmp_path, {}, insecure=True)
     assert LoopbackFederation(tmp_path, {}).insecure is False
+
+
+def test_a_site_imports_no_plug_in_method_it_did_not_allow():
+    run = tiny_run()
+    content = encode_request(run, 0, False, [])
+    d = json.loads(content["request"]["run"])
+    content["request"]["run"] = json.dumps(d | {"algorithm": "os:system"})
+    with pytest.raises(ValueError, match="plug-in method 'os:system', which this site does not"):
+        decode_request(content)
+    assert decode_request(encode_request(run, 2, True, [])) == (run, 2, True)

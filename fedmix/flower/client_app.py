@@ -4,7 +4,8 @@ The SuperNode that runs it is started with the site's node config (docs/deployme
 
     site="BUSIS" supervision="B" train-file="/data/BUSIS.B.h5" selection-file="/data/val/BUSIS.h5"
 
-(``selection-file`` is optional; ``device`` defaults to ``cpu``, ``threads`` to 1). The training
+(``selection-file`` is optional; ``device`` defaults to ``cpu``, ``threads`` to 1; ``plugins``
+lists the plug-in methods the site agrees to import, none by default). The training
 file is checked exactly as in the simulation (:func:`fedmix.clients.load_client`): a weak site's
 file must hold no masks. Each message runs :class:`fedmix.train.LocalTrainer` with this site's
 index in the run, so its crops, flips and batch order are those of the simulation. The site's
@@ -43,6 +44,7 @@ class SiteConfig:
     selection_file: str = ""
     device: str = "cpu"
     threads: int = 1
+    plugins: str = ""  # comma-separated plug-in methods (pkg.module:Class) this site may run
 
     @classmethod
     def from_node_config(cls, node_config) -> SiteConfig:
@@ -77,7 +79,8 @@ class _Site:
 
     def __init__(self, msg: Message, context: Context):
         self.cfg = SiteConfig.from_node_config(context.node_config)
-        self.run, self.rnd, self.validate = decode_request(msg.content)
+        plugins = [p.strip() for p in self.cfg.plugins.split(",") if p.strip()]
+        self.run, self.rnd, self.validate = decode_request(msg.content, plugins)
         self.index = self.cfg.index_in(self.run)
         self.device = resolve_device(self.cfg.device)
         torch.set_num_threads(int(self.cfg.threads))

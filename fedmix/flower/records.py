@@ -15,7 +15,7 @@ import math
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
-from fedmix.methods import ClientStats
+from fedmix.methods import BUILTIN, ClientStats
 from fedmix.runconfig import RunConfig
 
 __all__ = [
@@ -52,13 +52,18 @@ def encode_request(run: RunConfig, rnd: int, validate: bool, global_models) -> R
     return RecordDict({"request": header, **_stream_records(global_models)})
 
 
-def decode_request(content: RecordDict) -> tuple[RunConfig, int, bool]:
+def decode_request(content: RecordDict, plugins=()) -> tuple[RunConfig, int, bool]:
+    """(run, round, validate) of a request. A plug-in method (``algorithm: pkg.module:Class``)
+    is imported only if it is one of this site's ``plugins``: the coordinator cannot make a site
+    import code the site did not agree to run."""
     header = content["request"]
-    return (
-        RunConfig.from_dict(json.loads(header["run"])),
-        int(header["round"]),
-        bool(header["validate"]),
-    )
+    d = json.loads(header["run"])
+    if d["algorithm"] not in BUILTIN and d["algorithm"] not in plugins:
+        raise ValueError(
+            f"the run uses the plug-in method {d['algorithm']!r}, which this site does not allow; "
+            f'add it to the SuperNode\'s node config: plugins="{d["algorithm"]}"'
+        )
+    return RunConfig.from_dict(d), int(header["round"]), bool(header["validate"])
 
 
 def encode_reply(site: str, stats: ClientStats | None, val_dice: float, models) -> RecordDict:
