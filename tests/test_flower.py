@@ -1,12 +1,13 @@
 """FedMix on Flower's deployment engine: a SuperLink and three SuperNodes on 127.0.0.1, with TLS
 and SuperNode authentication, against the simulation loop on the same tiny federation.
 
-Each of the two federation tests starts real Flower processes (fedmix.flower.loopback) and stops
-them by pid. Wall time is mostly process start-up: every Flower message runs the ClientApp in a
-fresh process that imports torch. Measured on the project's 2-core VM while other jobs kept its
-load average at 15-19 (importing torch alone took 17 s there): 378 s for the parity test, 400 s
-for the fault test, which also waits for Flower to declare the killed SuperNode gone (two missed
-30 s heartbeats, 58 s measured).
+The two federation tests share one set of real Flower processes (fedmix.flower.loopback), which
+are stopped by pid at the end of the module. Wall time is mostly process start-up: every Flower
+message runs the ClientApp in a fresh process that imports torch. Measured on the project's
+2-core VM while other jobs kept its load average at 15-19 (importing torch alone took 17 s
+there), each test in its own federation then: 378 s for the parity test, 400 s for the fault
+test, which also waits for Flower to declare the killed SuperNode gone (two missed 30 s
+heartbeats, 58 s measured).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 
 import pytest
 import torch
-from tinyfed import CLIENTS, tiny_run
+from tinyfed import CLIENTS, tiny_run, write_tiny_task
 
 from fedmix import train
 from fedmix.aggregation import fedmix_weights
@@ -64,17 +65,26 @@ def _flower_run(fed, run, tmp_path, **extra):
     return proc, out
 
 
-def test_flower_fedmix_equals_the_simulation_bit_for_bit(tmp_path, tiny_task):
-    tr, val, _ = tiny_task("I-B-L")
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory):
+    """One SuperLink and three SuperNodes (TLS, node authentication) for this module's runs:
+    starting them is most of a test's wall time, so the two runs share them."""
+    root = tmp_path_factory.mktemp("flower")
+    tr, val, _ = write_tiny_task(root / "data", setting="I-B-L")
     run = tiny_run()
+    with LoopbackFederation(root / "fed", _sites(tr, val, run.supervision)) as fed:
+        yield fed, run, tr, val
+
+
+def test_flower_fedmix_equals_the_simulation_bit_for_bit(tmp_path, federation):
+    fed, run, tr, val = federation
     train.train_run(run, tr, val, tmp_path / "sim")
-    with LoopbackFederation(tmp_path / "fed", _sites(tr, val, run.supervision)) as fed:
-        proc, out = _flower_run(fed, run, tmp_path)
-        _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
-        proc.wait(timeout=60)
-        link_log = fed.log_text("superlink")
-        assert "Uvicorn running on https://" in link_log  # TLS was on
-        assert "SuperNode authentication is disabled" not in link_log  # and node keys checked
+    proc, out = _flower_run(fed, run, tmp_path)
+    _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
+    proc.wait(timeout=60)
+    link_log = fed.log_text("superlink")
+    assert "Uvicorn running on https://" in link_log  # TLS was on
+    assert "SuperNode authentication is disabled" not in link_log  # and node keys checked
 
     sim = load_checkpoint(tmp_path / "sim/final.pt", run)["models"]
     fl = load_checkpoint(out / "final.pt", run)["models"]
@@ -90,21 +100,20 @@ def test_flower_fedmix_equals_the_simulation_bit_for_bit(tmp_path, tiny_task):
     )
 
 
-def test_a_site_killed_in_round_2_is_renormalised_away_and_rejoins(tmp_path, tiny_task):
-    tr, val, _ = tiny_task("I-B-L")
-    run = tiny_run()
+def test_a_site_killed_in_round_2_is_renormalised_away_and_rejoins(tmp_path, federation):
+    fed, run, _, _ = federation
     victim = "b"
-    with LoopbackFederation(tmp_path / "fed", _sites(tr, val, run.supervision)) as fed:
-        proc, out = _flower_run(fed, run, tmp_path, **{"rejoin-wait": 300})
-        node = f"node-{victim}"
-        _wait(fed, proc, "round 2 reaching site b", lambda: "ROUND 2]" in fed.log_text(node))
-        fed.kill_node(victim)  # before its round-2 reply: training takes seconds
-        log = out / "flower.log"
-        _wait(fed, proc, "round 2 ending", lambda: "round 2: n " in log.read_text())
-        fed.start_node(victim)
-        _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
-        proc.wait(timeout=60)
-        assert "round 2: nodes [" in log.read_text()  # Flower reported the site gone
+    node = f"node-{victim}"
+    seen = fed.log_text(node).count("ROUND 2]")  # an earlier run's round 2, if any
+    proc, out = _flower_run(fed, run, tmp_path, **{"rejoin-wait": 300})
+    _wait(fed, proc, "round 2 reaching site b", lambda: fed.log_text(node).count("ROUND 2]") > seen)
+    fed.kill_node(victim)  # before its round-2 reply: training takes seconds
+    log = out / "flower.log"
+    _wait(fed, proc, "round 2 ending", lambda: "round 2: n " in log.read_text())
+    fed.start_node(victim)
+    _wait(fed, proc, "the Flower run", lambda: (out / "config.json").exists())
+    proc.wait(timeout=60)
+    assert "round 2: nodes [" in log.read_text()  # Flower reported the site gone
 
     rows = {(int(r["round"]), r["client"]): r for r in _history(out / "history.csv")}
     assert int(rows[2, victim]["n_samples"]) == 0 and float(rows[2, victim]["weight"]) == 0
