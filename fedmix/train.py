@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
 from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
+from fedmix.data.normals import append_normals
 from fedmix.devices import (
     autocast,
     configure_cuda,
@@ -32,6 +32,7 @@ from fedmix.devices import (
     uses_channels_last,
 )
 from fedmix.gpu_slots import select_device
+from fedmix.io import file_digests
 from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
 from fedmix.metrics import batch_dice_scores
 from fedmix.model import predict_binary
@@ -41,8 +42,11 @@ from fedmix.outputs import (
     models_payload,
     restore_models,
     resume_payload,
+    runtime_record,
     write_run_outputs,
 )
+from fedmix.progress import RoundProgress, header_fields, log_header, log_summary
+from fedmix.runguard import guarded_run
 
 __all__ = [
     "LocalTrainer",
@@ -58,6 +62,7 @@ __all__ = [
     "selection_scope",
     "train_run",
     "validate_model",
+    "with_normal_images",
 ]
 
 log = logging.getLogger("fedmix.train")
@@ -75,20 +80,23 @@ def train_run(
     device: str = "auto",
     threads: int = 1,
     gpu_slots: int = 0,
+    normals_file: str | None = None,
 ) -> list[dict]:
     """Train one run and write final.pt, best.pt, history.csv and config.json to ``out_dir``.
 
-    ``train_files`` and ``selection_files`` are in client order. A ``resume.pt`` left in
+    ``train_files`` and ``selection_files`` are in client order; ``normals_file`` holds lesion-free
+    images that ``run.normal_clients`` add to their training data. A ``resume.pt`` left in
     ``out_dir`` by an interrupted run is continued (after checking it belongs to this run).
     Returns the history rows.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    with _device_context(device, gpu_slots) as dev:
+    # one process per run folder, stopped with its Snakemake, no half-written file left
+    with guarded_run(out_dir), _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
-        loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
+        loop = RoundLoop(run, train_files, selection_files, out_dir, dev, normals_file)
         return loop.train()
 
 
@@ -100,12 +108,26 @@ def _device_context(device: str, gpu_slots: int):
         yield resolve_device(spec)
 
 
+def with_normal_images(clients: list[ClientData], run: RunConfig, normals_file, device):
+    """``clients`` with the normals file's images added to each of ``run.normal_clients``."""
+    if not run.normal_clients:
+        return clients
+    if normals_file is None:
+        raise ValueError(
+            f"clients {list(run.normal_clients)} train on normal images but no normals file "
+            "was given; run through the workflow (rule normals) or pass normals_file"
+        )
+    normals = load_client(normals_file, "normals", "U", device).images
+    log.info("%d normal images join %s", normals.shape[0], list(run.normal_clients))
+    return [append_normals(c, normals) if c.name in run.normal_clients else c for c in clients]
+
+
 class RoundLoop:
     """One run's state. Public (the benchmarks use it): :meth:`round`, :meth:`local_train`,
     :meth:`autocast`, ``run``, ``strategy``, ``clients``, ``selection``, ``globals`` ({group:
     [stream models]}), ``local`` and ``optims`` ({client: [one per stream]})."""
 
-    def __init__(self, run, train_files, selection_files, out_dir, device):
+    def __init__(self, run, train_files, selection_files, out_dir, device, normals_file=None):
         self.run, self.out_dir, self.device = run, Path(out_dir), device
         configure_cuda(device)
         self.strategy: Strategy = make_strategy(run)
@@ -115,9 +137,12 @@ class RoundLoop:
             load_client(f, c, s, device)
             for f, c, s in zip(train_files, run.clients, run.supervision, strict=True)
         ]
+        self.clients = with_normal_images(self.clients, run, normals_file, device)
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
+        # recorded in every checkpoint: a resume on other data is refused
+        self.inputs = file_digests([*train_files, *selection_files])
         self.selection_scope = selection_scope(run)
         self.globals = initial_models(run, self.strategy, device)
         self.trainer = LocalTrainer(run, self.strategy, device)
@@ -141,23 +166,35 @@ class RoundLoop:
     # ------------------------------------------------------------------ the loop
     def train(self) -> list[dict]:
         self._maybe_resume()
-        bar = tqdm(
-            range(self.start_round, self.run.rounds),
-            initial=self.start_round,
-            total=self.run.rounds,
-            desc=f"{self.run.method} {self.run.setting} seed{self.run.seed}",
-            mininterval=2.0,
+        run = self.run
+        first_model = next(iter(self.globals.values()))[0]
+        n_parameters = sum(p.numel() for p in first_model.parameters())
+        runtime = runtime_record(run, self.device)
+        log_header(
+            f"run {run.task}: {run.method} {run.setting} seed {run.seed} -> {self.out_dir}",
+            header_fields(run, self.clients, runtime, n_parameters),
         )
-        for rnd in bar:
+        desc = f"{run.method} {run.setting} seed{run.seed}"
+        progress = RoundProgress(self.start_round, run.rounds, desc)
+        for rnd in range(self.start_round, run.rounds):
             score = self.round(rnd)
-            bar.set_postfix(val_dice=f"{score:.3f}", best=f"{self.best['score']:.3f}")
+            last = self.history[-len(self.clients) :]
+            progress.update(
+                rnd + 1,
+                {h["client"]: h["train_loss"] for h in last},
+                {h["client"]: h["weight"] for h in last},
+                score,
+                (self.best["score"], self.best["round"]),
+            )
             if (rnd + 1) % self.run.checkpoint_every == 0 and rnd + 1 < self.run.rounds:
                 state = resume_payload(
                     self.run, self.globals, self.optims, self.history, self.best, rnd + 1
                 )
-                save_checkpoint(self.out_dir / "resume.pt", state)
-        final = models_payload(self.run, self.globals, self.run.rounds)
+                save_checkpoint(self.out_dir / "resume.pt", {**state, "inputs": self.inputs})
+        final = {**models_payload(self.run, self.globals, self.run.rounds), "inputs": self.inputs}
         write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
+        files = ["final.pt", "best.pt", "history.csv", "config.json"]
+        log_summary((self.best["score"], self.best["round"]), run.rounds, files, progress.close())
         return self.history
 
     def round(self, rnd: int) -> float:
@@ -171,7 +208,7 @@ class RoundLoop:
         score = float(np.mean([val[c] for c in self.selection_scope]))
         self.history.extend(history_rows(self.run, rnd, stats, used, val))
         if score > self.best["score"]:  # kept in memory; written once at the end
-            payload = models_payload(self.run, self.globals, rnd + 1)
+            payload = {**models_payload(self.run, self.globals, rnd + 1), "inputs": self.inputs}
             self.best = {"score": score, "round": rnd + 1, "payload": payload}
         return score
 
@@ -197,7 +234,7 @@ class RoundLoop:
         path = self.out_dir / "resume.pt"
         if not path.exists():
             return
-        state = load_checkpoint(path, self.run)
+        state = load_checkpoint(path, self.run, inputs=self.inputs)
         restore_models(self.globals, state["models"])
         for c, opts in self.optims.items():
             for opt, sd in zip(opts, state["optimizers"][c], strict=True):

@@ -7,7 +7,7 @@ from PIL import Image
 from fedmix.datasets.manual import ManualDataError, verify_manual
 from fedmix.datasets.standardize import standardize_client
 
-SMALL_COUNTS = {"busis": {"images": 3}, "udiat": {"benign": 2, "malignant": 1}}
+SMALL_COUNTS = {"busis": {"images": 3}, "udiat": {"images": 3}}
 SMALL = fake_registry({}, None, counts=SMALL_COUNTS)
 
 
@@ -44,7 +44,17 @@ def test_missing_folder_names_folder_expectation_and_where_to_request(tmp_path):
         verify_manual("udiat", dcfg(tmp_path))
     msg = str(err.value)
     assert str(tmp_path / "dl" / "udiat") in msg and "no such folder" in msg
-    assert "110 benign, 53 malignant" in msg and "Manchester Metropolitan" in msg
+    assert "Expected: 163 images" in msg and "Manchester Metropolitan" in msg
+
+
+def test_udiat_class_split_is_reported_as_found_not_checked(tmp_path):
+    # the dataset paper says 110/53, a circulating DatasetB.xlsx 109/54: only the total counts
+    make_udiat_folder(tmp_path / "dl" / "udiat", n=3)  # 2 benign, 1 malignant
+    counts = verify_manual("udiat", dcfg(tmp_path), SMALL)["counts"]
+    assert counts == {"images": 3, "benign": 2, "malignant": 1}
+    make_udiat_folder(tmp_path / "dl" / "udiat", n=4)
+    with pytest.raises(ManualDataError, match=r"Expected: 3 images.*Found: 4 images"):
+        verify_manual("udiat", dcfg(tmp_path), SMALL)
 
 
 def test_wrong_count_is_reported_with_what_was_found(tmp_path):

@@ -9,6 +9,7 @@ request the data.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +22,7 @@ __all__ = ["ManualDataError", "verify_manual"]
 
 _LISTERS = {"busis": list_busis, "udiat": list_udiat}
 _SHOW = 5
+log = logging.getLogger(__name__)
 
 
 class ManualDataError(DataLayoutError):
@@ -69,4 +71,12 @@ def verify_manual(
                 break
     if bad:
         raise _fail(ds, folder, "masks that are not 0/255: " + "; ".join(bad))
+    log.info(
+        "%s: %d images, %d benign / %d malignant as its own table says (only the total is "
+        "checked: published class splits of UDIAT differ, 110/53 and 109/54)",
+        ds.title,
+        counts["images"],
+        counts["benign"],
+        counts["malignant"],
+    )
     return {"dataset": key, "folder": str(folder), "counts": counts, "licence": ds.licence}

@@ -113,7 +113,9 @@ REGISTRY: dict[str, Dataset] = {
         title="UDIAT Dataset B (breast ultrasound)",
         access="request-only",
         files=(),
-        counts={"benign": 110, "malignant": 53},
+        # 163 images; the class split is reported as found, not checked: the dataset paper says
+        # 110 benign / 53 malignant, a circulating DatasetB.xlsx lists 109 / 54.
+        counts={"images": 163},
         layout="original/000001.png, GT/000001.png (6 digits), DatasetB.xlsx (Image, Type)",
         licence="research use under a signed data-use agreement",
         licence_url="https://helward.mmu.ac.uk/STAFF/M.Yap/dataset.php",

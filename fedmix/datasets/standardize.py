@@ -6,16 +6,22 @@ interpolation, aspect ratio ignored; each mask must hold only 0 and 255, its fil
 (BUSI ``_mask_1.png`` ...) and resized nearest-neighbour to 0/1. ``lesion`` is 1 for every image
 with a benign or malignant diagnosis and 0 for BUSI's normal images (empty masks).
 
-BUSI normal images (``tasks.<name>.real.normal_images``): the paper adds them to the BUS client
-only where BUS is unlabeled (``U``). A standardized file serves every setting, so by default
-(``unlabelled``) they get the split code ``unlabelled_extra``: outside the train/val/test split
-of the tumour images (which therefore stays the paper's), and used only by the ``U`` training
-file (:func:`fedmix.data.degrade.degrade_file`). ``all`` splits them like every other image;
-``none`` leaves them out.
+BUSI normal images (``tasks.<name>.real.normal_images``): the original code trained on them but
+never tested on them. ``tmi`` (every unlabeled client's training data, as the TMI code), ``arxiv``
+(the bus client's training data in every setting, as the arXiv code) and ``auto`` (``arxiv`` for
+the arXiv FedMix variant, ``tmi`` for every other method; the default) give them the split code
+``unlabelled_extra``: outside the train/val/test split of the tumour images, which therefore
+stays the original's; which runs train on them is decided per run (:mod:`fedmix.data.normals`).
+``all`` splits them like every other image (not with ``split.mode: original``, whose lists do
+not name them); ``none`` leaves them out.
+
+``split.mode: original`` takes the authors' fold lists (:mod:`fedmix.datasets.folds`); images
+the lists do not name (BUSI ``benign (4)``, ``benign (54)``) are left out, as in the original.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -25,6 +31,7 @@ from tqdm import tqdm
 
 import fedmix
 from fedmix.datasets.download import dataset_dir
+from fedmix.datasets.folds import original_split
 from fedmix.datasets.readers import (
     DataLayoutError,
     Sample,
@@ -42,6 +49,7 @@ from fedmix.io import SPLIT_NAMES
 __all__ = ["client_samples", "load_image", "load_mask", "normal_images", "standardize_client"]
 
 _SHOW = 5
+log = logging.getLogger(__name__)
 
 
 def load_image(path: Path, size: int, channels: int) -> np.ndarray:
@@ -103,18 +111,34 @@ def client_samples(source: str, client: str, task_cfg: Mapping, datasets_cfg: Ma
 
 
 def normal_images(task_cfg: Mapping) -> str:
-    """The task's rule for BUSI normal images: ``unlabelled`` (default), ``all`` or ``none``."""
-    return task_cfg.get("real", {}).get("normal_images", "unlabelled")
+    """The task's rule for BUSI normal images: ``auto`` (default), ``tmi``, ``arxiv``, ``all``
+    or ``none``."""
+    return task_cfg.get("real", {}).get("normal_images", "auto")
 
 
-def _split_codes(key: str, task_cfg: Mapping, ids, groups, diagnosis) -> np.ndarray:
-    """Split codes of a client's samples; BUSI normals are ``unlabelled_extra`` by default."""
+def _split_codes(key: str, task_cfg: Mapping, ids, groups, diagnosis):
+    """(keep, split codes) of a client's samples; BUSI normals are ``unlabelled_extra`` unless
+    ``normal_images`` is ``all``; ``keep`` is False only for images the original lists omit."""
     extra = np.zeros(len(ids), dtype=bool)
-    if key == "busi" and normal_images(task_cfg) == "unlabelled":
+    if key == "busi" and normal_images(task_cfg) not in ("all", "none"):
         extra = diagnosis == 0
+    keep = np.ones(len(ids), dtype=bool)
     split = np.full(len(ids), SPLIT_NAMES.index("unlabelled_extra"), dtype=np.uint8)
-    split[~extra] = make_split(ids[~extra], list(groups[~extra]), task_cfg["split"])
-    return split
+    cfg = task_cfg["split"]
+    if cfg.get("mode", "grouped") == "original":
+        if key == "busi" and normal_images(task_cfg) == "all":
+            raise ValueError(
+                "normal_images: all splits BUSI's normal images like the others, but split mode "
+                "'original' follows the authors' lists, which do not name them; use auto, tmi, "
+                "arxiv or none"
+            )
+        kept, codes = original_split(
+            key, ids[~extra], cfg.get("fold", 1), cfg["val_fraction"], cfg["seed"]
+        )
+        keep[~extra], split[~extra] = kept, codes
+    else:
+        split[~extra] = make_split(ids[~extra], list(groups[~extra]), cfg)
+    return keep, split
 
 
 def _load_all(samples: list[Sample], size: int, channels: int, desc: str = "images"):
@@ -151,17 +175,29 @@ def standardize_client(
     """
     source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
     samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
-    images, masks = _load_all(samples, size, channels, desc=f"{task_name}/{client} ({key})")
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
     groups = np.array([s.group for s in samples], dtype=object)
+    keep, split = _split_codes(key, task_cfg, ids, groups, diagnosis)
+    if not keep.all():
+        left_out = ids[~keep].tolist()
+        log.info(
+            "%s/%s: %d image(s) the split lists omit are left out: %s",
+            task_name,
+            client,
+            len(left_out),
+            left_out,
+        )
+        samples = [s for s, k in zip(samples, keep, strict=True) if k]
+        ids, diagnosis, split = ids[keep], diagnosis[keep], split[keep]
+    images, masks = _load_all(samples, size, channels, desc=f"{task_name}/{client} ({key})")
     arrays = {
         "images": images,
         "masks": masks,
         "lesion": (diagnosis > 0).astype(np.uint8),
         "diagnosis": diagnosis,
         "sample_ids": ids,
-        "split": _split_codes(key, task_cfg, ids, groups, diagnosis),
+        "split": split,
     }
     ds = REGISTRY[key]
     attrs = {
@@ -177,6 +213,7 @@ def standardize_client(
             "split": dict(task_cfg["split"]),
             "real": dict(task_cfg.get("real", {})),
             "dropped_shared_lesion_images": n_dropped,
+            "left_out_by_split_lists": int((~keep).sum()),
         },
         "split_names": list(SPLIT_NAMES),
         "diagnosis_names": ["normal", "benign", "malignant"],

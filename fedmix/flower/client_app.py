@@ -5,7 +5,8 @@ The SuperNode that runs it is started with the site's node config (docs/deployme
     site="BUSIS" supervision="B" train-file="/data/BUSIS.B.h5" selection-file="/data/val/BUSIS.h5"
 
 (``selection-file`` is optional; ``device`` defaults to ``cpu``, ``threads`` to 1; ``plugins``
-lists the plug-in methods the site agrees to import, none by default). The training
+lists the plug-in methods the site agrees to import, none by default; ``normals-file`` holds the
+lesion-free images a run may add to this site, as in the simulation). The training
 file is checked exactly as in the simulation (:func:`fedmix.clients.load_client`): a weak site's
 file must hold no masks. Each message runs :class:`fedmix.train.LocalTrainer` with this site's
 index in the run, so its crops, flips and batch order are those of the simulation. The site's
@@ -27,7 +28,7 @@ from fedmix.flower.records import decode_request, encode_reply, load_streams
 from fedmix.methods import make_strategy
 from fedmix.optim import FlatAdam
 from fedmix.runconfig import RunConfig
-from fedmix.train import LocalTrainer, new_model, validate_model
+from fedmix.train import LocalTrainer, new_model, validate_model, with_normal_images
 
 __all__ = ["SiteConfig", "app"]
 
@@ -45,6 +46,7 @@ class SiteConfig:
     device: str = "cpu"
     threads: int = 1
     plugins: str = ""  # comma-separated plug-in methods (pkg.module:Class) this site may run
+    normals_file: str = ""  # lesion-free images the run adds to this site (run.normal_clients)
 
     @classmethod
     def from_node_config(cls, node_config) -> SiteConfig:
@@ -121,6 +123,8 @@ def train(msg: Message, context: Context) -> Message:
     site = _Site(msg, context)
     val = site.val_dice()
     client = load_client(site.cfg.train_file, site.cfg.site, site.cfg.supervision, site.device)
+    normals = site.cfg.normals_file or None
+    (client,) = with_normal_images([client], site.run, normals, site.device)
     run = site.run
     models = [new_model(run, site.device) for _ in site.globals]
     optims = [FlatAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]

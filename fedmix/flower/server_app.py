@@ -38,8 +38,8 @@ __all__ = ["app", "load_run_config", "serve"]
 log = logging.getLogger("fedmix.flower.server")
 app = ServerApp()
 
-# Keys of history.json/config.json that are outputs, not inputs, of a run.
-_RESULT_KEYS = ("best_round", "runtime")
+# Keys of a simulation's config.json that describe its outcome and inputs, not the run.
+_RESULT_KEYS = ("best_round", "runtime", "inputs")
 
 
 @app.main()
