@@ -189,6 +189,8 @@ def _provenance(src, attrs: dict) -> dict:
         "task": attrs["task"],
         "client": attrs["client"],
         "source": attrs["source"],
+        # real data: the dataset manifest's digest and PARTIAL flag, on to the tables
+        **{k: attrs[k] for k in ("data_provenance", "data_partial") if k in attrs},
         "source_file": Path(src).name,
         "source_sha256": hashlib.sha256(Path(src).read_bytes()).hexdigest(),
         "fedmix_version": __version__,
