@@ -142,7 +142,8 @@ class RoundLoop:
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
         # recorded in every checkpoint: a resume on other data is refused
-        self.inputs = file_digests([*train_files, *selection_files])
+        normals = [normals_file] if normals_file else []
+        self.inputs = file_digests([*train_files, *selection_files, *normals])
         self.selection_scope = selection_scope(run)
         self.globals = initial_models(run, self.strategy, device)
         self.trainer = LocalTrainer(run, self.strategy, device)
