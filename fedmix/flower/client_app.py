@@ -26,7 +26,7 @@ from fedmix.clients import load_client, load_eval
 from fedmix.devices import deterministic_cpu, resolve_device
 from fedmix.flower.records import decode_request, encode_reply, load_streams
 from fedmix.methods import make_strategy
-from fedmix.optim import FlatAdam
+from fedmix.optim import FusedAdam
 from fedmix.runconfig import RunConfig
 from fedmix.train import LocalTrainer, new_model, validate_model, with_normal_images
 
@@ -127,7 +127,7 @@ def train(msg: Message, context: Context) -> Message:
     (client,) = with_normal_images([client], site.run, normals, site.device)
     run = site.run
     models = [new_model(run, site.device) for _ in site.globals]
-    optims = [FlatAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
+    optims = [FusedAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
     _load_optims(context.state, optims)
     stats = site.trainer.train(site.rnd, client, site.index, site.globals, models, optims)
     if stats.n_samples > 0:
