@@ -1,0 +1,213 @@
+"""Multi-class (multi-label) segmentation: per-class boxes, presence, selection, loss, metrics.
+
+A multi-class task has ``K`` foreground classes numbered ``1..K`` (RETOUCH: IRF = 1, SRF = 2,
+PED = 3). Masks are stored as class indices, uint8 ``(N, H, W)`` with 0 background, and turned
+into ``K`` binary channels, bool ``(N, K, H, W)``, channel ``k`` holding class ``k + 1``. The
+network has one sigmoid output per channel (multi-label, as the original), the loss is soft Dice
+per channel, and every FedMix test runs per channel:
+
+- a ``B`` image has one box per class present (``class_boxes``), each side grown by its own
+  margin (``grow_boxes``);
+- an ``I`` image has a class-presence vector (``class_presence``); the pseudo-label channels of
+  absent classes are zeroed;
+- the agreement and box tests run per channel (``select_pseudo_labels_per_class``) with the binary
+  rules of :mod:`fedmix.pseudo`, and a sample is kept only when every channel passes.
+
+A binary task is the case ``K = 1``; its code paths do not go through this module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from fedmix.data.degrade import masks_to_boxes
+from fedmix.losses import soft_dice_loss
+from fedmix.metrics import dice, hd95, iou, one_empty
+from fedmix.pseudo import select_pseudo_labels
+
+__all__ = [
+    "check_class_masks",
+    "class_boxes",
+    "class_box_masks",
+    "class_metrics",
+    "class_presence",
+    "grow_boxes",
+    "one_hot_classes",
+    "select_pseudo_labels_per_class",
+    "soft_dice_per_class",
+]
+
+
+def check_class_masks(masks: np.ndarray, n_classes: int, source: str) -> None:
+    """Raise ``ValueError`` naming ``source`` unless ``masks`` holds only 0..``n_classes``."""
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    bad = np.setdiff1d(np.unique(masks), np.arange(n_classes + 1))
+    if bad.size:
+        raise ValueError(
+            f"{source}: class-index masks of a {n_classes}-class task hold 0..{n_classes} only, "
+            f"but this one also holds {bad[:10].tolist()}; map the labels when standardizing"
+        )
+
+
+def one_hot_classes(masks, n_classes: int):
+    """Class-index masks ``(N, H, W)`` -> bool channels ``(N, K, H, W)``, ``[:, k] = mask == k+1``.
+
+    Works on numpy arrays and torch tensors alike (returns the same kind).
+    """
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be (N, H, W) class indices, got shape {tuple(masks.shape)}")
+    if isinstance(masks, torch.Tensor):
+        labels = torch.arange(1, n_classes + 1, device=masks.device).view(1, -1, 1, 1)
+        return masks[:, None].long() == labels
+    labels = np.arange(1, n_classes + 1).reshape(1, -1, 1, 1)
+    return np.asarray(masks)[:, None] == labels
+
+
+def class_presence(masks: np.ndarray, n_classes: int) -> np.ndarray:
+    """Image-level label uint8 ``(N, K)``: ``presence[i, k] = 1`` iff class ``k + 1`` occurs in
+    mask ``i``."""
+    check_class_masks(masks, n_classes, "class_presence")
+    return one_hot_classes(masks, n_classes).any(axis=(2, 3)).astype(np.uint8)
+
+
+def class_boxes(masks: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """One tight box per class: int32 ``(N, K, 4)`` as ``(y0, x0, y1, x1)``, end exclusive, and
+    valid uint8 ``(N, K)``; a class absent from an image has box ``-1`` and valid 0.
+
+    Each channel is :func:`fedmix.data.degrade.masks_to_boxes` of ``mask == k + 1``.
+    """
+    check_class_masks(masks, n_classes, "class_boxes")
+    n, h, w = masks.shape
+    channels = one_hot_classes(masks, n_classes).reshape(n * n_classes, h, w)
+    boxes, valid = masks_to_boxes(channels)
+    return boxes.reshape(n, n_classes, 4), valid.reshape(n, n_classes)
+
+
+def grow_boxes(
+    boxes: np.ndarray, valid: np.ndarray, margins: np.ndarray, height: int, width: int
+) -> np.ndarray:
+    """Grow each side of each valid box by its own margin, clamped to the image.
+
+    ``boxes`` int ``(..., 4)`` as ``(y0, x0, y1, x1)``; ``margins`` int ``(..., 4)`` >= 0, one per
+    side (the original draws ``randint(0, 10)`` per side and class channel). Returns
+    ``(max(y0 - m0, 0), max(x0 - m1, 0), min(y1 + m2, H), min(x1 + m3, W))``; invalid boxes
+    stay ``-1``.
+    """
+    boxes, margins = np.asarray(boxes), np.asarray(margins)
+    valid = np.asarray(valid).astype(bool)
+    if margins.shape != boxes.shape or (margins < 0).any():
+        raise ValueError(
+            f"margins must be >= 0 with the boxes' shape {boxes.shape}, got shape {margins.shape}"
+        )
+    lo = np.maximum(boxes[..., :2] - margins[..., :2], 0)
+    hi = np.minimum(boxes[..., 2:] + margins[..., 2:], [height, width])
+    grown = np.concatenate([lo, hi], axis=-1).astype(np.int32)
+    grown[~valid] = -1
+    return grown
+
+
+def class_box_masks(boxes: np.ndarray, valid: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Filled per-class boxes bool ``(N, K, H, W)`` from boxes ``(N, K, 4)`` and valid ``(N, K)``;
+    an invalid box (class absent) gives an all-False channel."""
+    boxes, valid = np.asarray(boxes), np.asarray(valid).astype(bool)
+    ys = np.arange(height)[None, None, :, None]
+    xs = np.arange(width)[None, None, None, :]
+    y0, x0, y1, x1 = (boxes[..., j, None, None] for j in range(4))
+    inside = (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
+    return inside & valid[..., None, None]
+
+
+def select_pseudo_labels_per_class(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    *,
+    supervision: str,
+    box_masks: torch.Tensor | None = None,
+    presence: torch.Tensor | None = None,
+    **rules,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """FedMix pseudo labels of a multi-class batch, every test run per class channel.
+
+    Each channel ``k`` of every sample goes through :func:`fedmix.pseudo.select_pseudo_labels`
+    as its own binary map: ``B`` refines by that class's box and tests agreement and box
+    consistency on it (an absent class has an empty box, so its channel is refined to empty and
+    passes); ``I`` zeroes the channels of absent classes (always passing) and, for a present
+    class, rejects an empty agreed map. A sample is kept iff all its channels pass, so it trains
+    on a complete multi-channel label.
+
+    Args:
+        p1, p2: bool ``(N, K, H, W)``, thresholded channels of the two global models.
+        supervision: ``"B"``, ``"I"`` or ``"U"``.
+        box_masks: bool ``(N, K, H, W)`` per-class filled boxes (``B`` only).
+        presence: ``(N, K)`` 0/1 class-presence vector (``I`` only).
+        **rules: ``variant``, ``tau``, ``box_tau``, ``box_refinement``, ``use_image_labels`` as
+            in :func:`fedmix.pseudo.select_pseudo_labels`.
+
+    Returns:
+        ``(label_for_stream1, label_for_stream2, keep, keep_per_class)``: bool ``(N, K, H, W)``
+        twice, bool ``(N,)`` and bool ``(N, K)``.
+    """
+    if p1.ndim != 4 or p1.shape != p2.shape:
+        raise ValueError(
+            f"p1 and p2 must be bool (N, K, H, W) of one shape, got {tuple(p1.shape)} and "
+            f"{tuple(p2.shape)}"
+        )
+    n, k, h, w = p1.shape
+    flat = (n * k, h, w)
+    if box_masks is not None:
+        box_masks = box_masks.reshape(flat)
+    if presence is not None:
+        presence = torch.as_tensor(presence, device=p1.device).reshape(n * k)
+    lab1, lab2, keep = select_pseudo_labels(
+        p1.reshape(flat),
+        p2.reshape(flat),
+        supervision=supervision,
+        box_masks=box_masks,
+        lesion=presence,
+        **rules,
+    )
+    per_class = keep.view(n, k)
+    return lab1.view(n, k, h, w), lab2.view(n, k, h, w), per_class.all(1), per_class
+
+
+def soft_dice_per_class(probs: torch.Tensor, target: torch.Tensor, eps: float = 1e-4):
+    """Soft Dice loss of every sample and channel, float ``(N, K)``.
+
+    ``1 - (2 sum(p_k y_k) + eps) / (sum p_k + sum y_k + eps)`` per channel ``k``, with
+    :func:`fedmix.losses.soft_dice_loss`. The training loss is its mean over channels and batch
+    (``.mean()``); with ``K = 1`` that is exactly the binary loss.
+    """
+    if probs.ndim != 4 or probs.shape != target.shape:
+        raise ValueError(
+            f"probs and target must be (N, K, H, W) of one shape, got {tuple(probs.shape)} and "
+            f"{tuple(target.shape)}"
+        )
+    n, k, h, w = probs.shape
+    loss = soft_dice_loss(probs.reshape(n * k, h, w), target.reshape(n * k, h, w), eps, "none")
+    return loss.view(n, k)
+
+
+def class_metrics(pred: np.ndarray, mask: np.ndarray, class_names: list[str]) -> dict:
+    """Dice, IoU and HD95 of every class of one image, plus their means over the classes.
+
+    ``pred`` bool ``(K, H, W)`` (one channel per class), ``mask`` class indices ``(H, W)``.
+    Per class the binary conventions of :mod:`fedmix.metrics` hold (both empty: Dice 1, HD95 0).
+    Returns ``{"dice_<name>": ..., "iou_<name>": ..., "hd95_<name>": ...,
+    "present_<name>": 0/1, "one_empty_<name>": 0/1, "dice": mean, "iou": mean, "hd95": mean}``.
+    """
+    k = len(class_names)
+    if pred.ndim != 3 or pred.shape[0] != k or pred.shape[1:] != mask.shape:
+        raise ValueError(f"pred must be (K={k}, H, W) matching mask {mask.shape}, got {pred.shape}")
+    target = one_hot_classes(mask[None], k)[0]
+    row: dict = {}
+    for c, name in enumerate(class_names):
+        row[f"dice_{name}"] = dice(pred[c], target[c])
+        row[f"iou_{name}"] = iou(pred[c], target[c])
+        row[f"hd95_{name}"] = hd95(pred[c], target[c])
+        row[f"present_{name}"] = int(target[c].any())
+        row[f"one_empty_{name}"] = int(one_empty(pred[c], target[c]))
+    for metric in ("dice", "iou", "hd95"):
+        row[metric] = float(np.mean([row[f"{metric}_{name}"] for name in class_names]))
+    return row
