@@ -1,8 +1,9 @@
-"""Check a request-only dataset (BUSIS, UDIAT) that the user placed by hand.
+"""Check a request-only dataset (BUSIS, UDIAT, RETOUCH) that the user placed by hand.
 
 The pipeline cannot download these: the user obtains them under a signed agreement and puts the
 folder at ``datasets.paths.<key>`` (default ``<datasets.root>/<key>``). :func:`verify_manual`
-checks names (the published layout), counts and mask values (0/255) and raises
+checks names (the published layout), counts and mask values (0/255; RETOUCH: volumes per
+vendor, image and reference volumes of one size, labels 0..3) and raises
 :class:`ManualDataError` naming the folder, what was expected, what was found and where to
 request the data.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from fedmix.datasets.download import dataset_dir
 from fedmix.datasets.readers import DataLayoutError, list_busis, list_udiat
 from fedmix.datasets.registry import REGISTRY, Dataset
+from fedmix.datasets.retouch import verify_retouch
 from fedmix.datasets.standardize import load_mask
 
 __all__ = ["ManualDataError", "verify_manual"]
@@ -44,11 +46,19 @@ def verify_manual(
     ``registry`` is replaceable for offline tests on miniature fakes (only the counts differ).
     """
     ds = registry[key]
-    if key not in _LISTERS:
-        raise ValueError(f"{key!r} is not a request-only dataset; those are {sorted(_LISTERS)}")
+    if key not in (*_LISTERS, "retouch"):
+        raise ValueError(
+            f"{key!r} is not a request-only dataset; those are {sorted([*_LISTERS, 'retouch'])}"
+        )
     folder = dataset_dir(key, datasets_cfg)
     if not folder.is_dir():
         raise _fail(ds, folder, "no such folder")
+    if key == "retouch":  # volumes, not image files: checked by content per vendor
+        try:
+            counts = verify_retouch(folder, ds.counts)
+        except DataLayoutError as err:
+            raise _fail(ds, folder, str(err)) from err
+        return {"dataset": key, "folder": str(folder), "counts": counts, "licence": ds.licence}
     try:
         samples = _LISTERS[key](folder)
     except DataLayoutError as err:
