@@ -1,8 +1,9 @@
-"""Multi-class (multi-label) segmentation: per-class boxes, presence, selection, loss, metrics.
+"""Multi-class (multi-label) FedMix: per-class pseudo-label selection, loss and metrics.
 
 A multi-class task has ``K`` foreground classes numbered ``1..K`` (RETOUCH: IRF = 1, SRF = 2,
 PED = 3). Masks are stored as class indices, uint8 ``(N, H, W)`` with 0 background, and turned
-into ``K`` binary channels, bool ``(N, K, H, W)``, channel ``k`` holding class ``k + 1``. The
+into ``K`` binary channels, bool ``(N, K, H, W)``, channel ``k`` holding class ``k + 1``
+(:mod:`fedmix.data.classes` holds the numpy side: channels, presence, per-class boxes). The
 network has one sigmoid output per channel (multi-label, as the original), the loss is soft Dice
 per channel, and every FedMix test runs per channel:
 
@@ -21,102 +22,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fedmix.data.degrade import masks_to_boxes
+from fedmix.data.classes import one_hot_classes
 from fedmix.losses import soft_dice_loss
 from fedmix.metrics import dice, hd95, iou, one_empty
 from fedmix.pseudo import select_pseudo_labels
 
-__all__ = [
-    "check_class_masks",
-    "class_boxes",
-    "class_box_masks",
-    "class_metrics",
-    "class_presence",
-    "grow_boxes",
-    "one_hot_classes",
-    "select_pseudo_labels_per_class",
-    "soft_dice_per_class",
-]
-
-
-def check_class_masks(masks: np.ndarray, n_classes: int, source: str) -> None:
-    """Raise ``ValueError`` naming ``source`` unless ``masks`` holds only 0..``n_classes``."""
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
-    bad = np.setdiff1d(np.unique(masks), np.arange(n_classes + 1))
-    if bad.size:
-        raise ValueError(
-            f"{source}: class-index masks of a {n_classes}-class task hold 0..{n_classes} only, "
-            f"but this one also holds {bad[:10].tolist()}; map the labels when standardizing"
-        )
-
-
-def one_hot_classes(masks, n_classes: int):
-    """Class-index masks ``(N, H, W)`` -> bool channels ``(N, K, H, W)``, ``[:, k] = mask == k+1``.
-
-    Works on numpy arrays and torch tensors alike (returns the same kind).
-    """
-    if masks.ndim != 3:
-        raise ValueError(f"masks must be (N, H, W) class indices, got shape {tuple(masks.shape)}")
-    if isinstance(masks, torch.Tensor):
-        labels = torch.arange(1, n_classes + 1, device=masks.device).view(1, -1, 1, 1)
-        return masks[:, None].long() == labels
-    labels = np.arange(1, n_classes + 1).reshape(1, -1, 1, 1)
-    return np.asarray(masks)[:, None] == labels
-
-
-def class_presence(masks: np.ndarray, n_classes: int) -> np.ndarray:
-    """Image-level label uint8 ``(N, K)``: ``presence[i, k] = 1`` iff class ``k + 1`` occurs in
-    mask ``i``."""
-    check_class_masks(masks, n_classes, "class_presence")
-    return one_hot_classes(masks, n_classes).any(axis=(2, 3)).astype(np.uint8)
-
-
-def class_boxes(masks: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """One tight box per class: int32 ``(N, K, 4)`` as ``(y0, x0, y1, x1)``, end exclusive, and
-    valid uint8 ``(N, K)``; a class absent from an image has box ``-1`` and valid 0.
-
-    Each channel is :func:`fedmix.data.degrade.masks_to_boxes` of ``mask == k + 1``.
-    """
-    check_class_masks(masks, n_classes, "class_boxes")
-    n, h, w = masks.shape
-    channels = one_hot_classes(masks, n_classes).reshape(n * n_classes, h, w)
-    boxes, valid = masks_to_boxes(channels)
-    return boxes.reshape(n, n_classes, 4), valid.reshape(n, n_classes)
-
-
-def grow_boxes(
-    boxes: np.ndarray, valid: np.ndarray, margins: np.ndarray, height: int, width: int
-) -> np.ndarray:
-    """Grow each side of each valid box by its own margin, clamped to the image.
-
-    ``boxes`` int ``(..., 4)`` as ``(y0, x0, y1, x1)``; ``margins`` int ``(..., 4)`` >= 0, one per
-    side (the original draws ``randint(0, 10)`` per side and class channel). Returns
-    ``(max(y0 - m0, 0), max(x0 - m1, 0), min(y1 + m2, H), min(x1 + m3, W))``; invalid boxes
-    stay ``-1``.
-    """
-    boxes, margins = np.asarray(boxes), np.asarray(margins)
-    valid = np.asarray(valid).astype(bool)
-    if margins.shape != boxes.shape or (margins < 0).any():
-        raise ValueError(
-            f"margins must be >= 0 with the boxes' shape {boxes.shape}, got shape {margins.shape}"
-        )
-    lo = np.maximum(boxes[..., :2] - margins[..., :2], 0)
-    hi = np.minimum(boxes[..., 2:] + margins[..., 2:], [height, width])
-    grown = np.concatenate([lo, hi], axis=-1).astype(np.int32)
-    grown[~valid] = -1
-    return grown
-
-
-def class_box_masks(boxes: np.ndarray, valid: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Filled per-class boxes bool ``(N, K, H, W)`` from boxes ``(N, K, 4)`` and valid ``(N, K)``;
-    an invalid box (class absent) gives an all-False channel."""
-    boxes, valid = np.asarray(boxes), np.asarray(valid).astype(bool)
-    ys = np.arange(height)[None, None, :, None]
-    xs = np.arange(width)[None, None, None, :]
-    y0, x0, y1, x1 = (boxes[..., j, None, None] for j in range(4))
-    inside = (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
-    return inside & valid[..., None, None]
+__all__ = ["class_metrics", "select_pseudo_labels_per_class", "soft_dice_per_class"]
 
 
 def select_pseudo_labels_per_class(

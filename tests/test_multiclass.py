@@ -2,18 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from fedmix.losses import soft_dice_loss
-from fedmix.multiclass import (
+from fedmix.data.classes import (
     check_class_masks,
     class_box_masks,
     class_boxes,
-    class_metrics,
     class_presence,
     grow_boxes,
     one_hot_classes,
-    select_pseudo_labels_per_class,
-    soft_dice_per_class,
 )
+from fedmix.data.degrade import masks_to_boxes
+from fedmix.losses import soft_dice_loss
+from fedmix.multiclass import class_metrics, select_pseudo_labels_per_class, soft_dice_per_class
 from fedmix.pseudo import select_pseudo_labels
 
 EPS = 1e-4
@@ -39,6 +38,15 @@ def test_one_box_per_class_present_end_exclusive():
     assert boxes[0, 0].tolist() == [0, 0, 2, 3]
     assert boxes[0, 1].tolist() == [-1, -1, -1, -1]  # SRF absent: no fake box
     assert boxes[0, 2].tolist() == [4, 3, 6, 6]  # spans both PED pixels
+
+
+def test_class_boxes_equal_binary_boxes_of_each_class():
+    rng = np.random.default_rng(3)
+    masks = rng.integers(0, 4, (5, 7, 9)) * (rng.random((5, 7, 9)) < 0.1)
+    boxes, valid = class_boxes(masks.astype(np.uint8), 3)
+    for k in range(3):
+        b, v = masks_to_boxes(masks == k + 1)
+        assert np.array_equal(boxes[:, k], b) and np.array_equal(valid[:, k], v)
 
 
 def test_grow_boxes_per_side_clamped_and_invalid_untouched():

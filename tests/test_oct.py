@@ -9,6 +9,7 @@ SPLIT = {"val_fraction": 0.2, "test_fraction": 0.3, "seed": 0}
 def _task(n=10, **client):
     return {
         "image_size": 32,
+        "classes": ["irf", "srf", "ped"],
         "split": SPLIT,
         "synthetic": {"seed": 7, "clients": {"spectralis": {"n": n, **client}}},
     }

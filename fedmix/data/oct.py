@@ -70,6 +70,11 @@ def generate_oct_client(task_name: str, client: str, task_cfg: dict) -> tuple[di
             f"task {task_name!r} has no synthetic client {client!r}; "
             f"its clients are {sorted(synth['clients'])}"
         )
+    if list(task_cfg.get("classes", [])) != list(OCT_CLASSES):
+        raise ValueError(
+            f"task {task_name!r}: the oct generator draws classes {list(OCT_CLASSES)} (mask values "
+            f"1, 2, 3); set classes: {list(OCT_CLASSES)} (got {task_cfg.get('classes')})"
+        )
     params = _params(task_name, client, synth["clients"][client])
     size, seed, key = task_cfg["image_size"], synth["seed"], zlib.crc32(client.encode())
     n_vol, n_sl = params["n"], params["slices"]
