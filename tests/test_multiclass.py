@@ -189,3 +189,21 @@ def test_one_hot_classes_numpy_and_torch_agree():
     a = one_hot_classes(masks, 3)
     b = one_hot_classes(torch.from_numpy(masks.copy()), 3).numpy()
     assert a.dtype == bool and np.array_equal(a, b) and a[:, 1].sum() == 0
+
+
+def test_unet_one_channel_per_class_and_binary_unchanged():
+    from fedmix.model import UNet, predict_binary, predict_channels
+
+    torch.manual_seed(0)
+    default = UNet(1, 4, 2)
+    torch.manual_seed(0)
+    one = UNet(1, 4, 2, out_channels=1)
+    for a, b in zip(default.state_dict().values(), one.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # same parameters drawn in the same order
+    three = UNet(1, 4, 2, out_channels=3)
+    images = torch.randint(0, 256, (5, 1, 8, 8), dtype=torch.uint8)
+    assert three(images.float()).shape == (5, 3, 8, 8)
+    assert predict_channels(three, images).shape == (5, 3, 8, 8)
+    assert torch.equal(predict_channels(default, images)[:, 0], predict_binary(default, images))
+    with pytest.raises(ValueError, match="out_channels must be >= 1, got 0"):
+        UNet(1, 4, 2, out_channels=0)
