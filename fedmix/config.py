@@ -228,6 +228,7 @@ class RunConfig:
     confidence: float = 0.9
     compile: bool = False
     selection_clients: str = "labelled"  # resolved: "labelled" or "all" (never "auto")
+    classes: tuple[str, ...] = ()  # multi-class task: class names (mask value k + 1); () binary
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -235,8 +236,8 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         d = dict(d)
-        for key in ("clients", "supervision"):
-            d[key] = tuple(d[key])
+        for key in ("clients", "supervision", "classes"):
+            d[key] = tuple(d.get(key, ()))
         return cls(**d)
 
 
@@ -297,6 +298,7 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         selection_clients=resolve_selection_clients(
             training["selection_clients"], training["selection"], setting, supervision
         ),
+        classes=tuple(t.get("classes", ())),
     )
 
 

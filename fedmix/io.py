@@ -53,6 +53,7 @@ __all__ = [
     "SPLIT_NAMES",
     "SUPERVISION_FIELDS",
     "FedmixFileError",
+    "class_columns",
     "read_h5",
     "supervision_fields",
     "write_h5",
@@ -115,6 +116,14 @@ EVAL_CLIENT_COLUMNS = (
     "dice_lesion",
     "n_one_empty",
 )
+
+CLASS_METRICS = ("dice", "iou", "hd95", "dice_present")
+
+
+def class_columns(classes) -> tuple[str, ...]:
+    """Per-class columns a multi-class evaluation adds to both CSVs: ``<metric>_<class>`` for
+    Dice, IoU, HD95 and Dice over the images where the class is present; () when binary."""
+    return tuple(f"{m}_{c}" for c in classes for m in CLASS_METRICS)
 
 
 class FedmixFileError(RuntimeError):

@@ -27,7 +27,34 @@ from fedmix.losses import soft_dice_loss
 from fedmix.metrics import dice, hd95, iou, one_empty
 from fedmix.pseudo import select_pseudo_labels
 
-__all__ = ["class_metrics", "select_pseudo_labels_per_class", "soft_dice_per_class"]
+
+def targets_from_masks(masks: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Training targets from masks (N, H, W): float (N, H, W) for a binary task
+    (``n_classes == 0``), float channels (N, K, H, W) from class indices otherwise."""
+    if not n_classes:
+        return masks.float()
+    return one_hot_classes(masks, n_classes).float()
+
+
+def dice_loss(probs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The training loss: soft Dice, averaged over the batch and, multi-class, over channels.
+
+    ``probs`` (N, K, H, W); ``target`` (N, H, W) for a binary task (exactly
+    :func:`fedmix.losses.soft_dice_loss`) or (N, K, H, W).
+    """
+    if target.ndim == 3:
+        return soft_dice_loss(probs, target.unsqueeze(1))
+    return soft_dice_per_class(probs, target).mean()
+
+
+def mean_class_dice(pred: torch.Tensor, masks: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Per-image mean over classes of the Dice ``2|P_k & T_k| / (|P_k| + |T_k|)`` (1 when both
+    are empty), float (N,): ``pred`` bool channels (N, K, H, W), ``masks`` class indices."""
+    target = one_hot_classes(masks, n_classes)
+    inter = (pred & target).flatten(2).sum(2).float()
+    total = (pred.flatten(2).sum(2) + target.flatten(2).sum(2)).float()
+    scores = torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.ones_like(total))
+    return scores.mean(1)
 
 
 def select_pseudo_labels_per_class(

@@ -18,7 +18,8 @@ import torch
 from fedmix.aggregation import fedavg_weights, fedmix_weights
 from fedmix.clients import ClientData
 from fedmix.config import RunConfig
-from fedmix.model import predict_binary
+from fedmix.model import predict_binary, predict_channels
+from fedmix.multiclass import select_pseudo_labels_per_class, targets_from_masks
 from fedmix.pseudo import select_pseudo_labels
 
 __all__ = ["STRATEGIES", "ClientStats", "LocalJob", "Strategy", "make_strategy"]
@@ -78,7 +79,7 @@ class Strategy:
         """``maps`` are the view's [masks, box masks] (None where absent)."""
         if client.supervision != "L":
             return None
-        masks = maps[0].float()
+        masks = targets_from_masks(maps[0], len(self.run.classes))
         return LocalJob(images, [masks] * self.streams, client.n_train)
 
     def weights(self, rnd, stats: dict[str, ClientStats]) -> dict[str, np.ndarray]:
@@ -158,19 +159,23 @@ class FedMix(Strategy):
     def local_job(self, rnd, client, images, maps, global_models):
         if client.supervision == "L":
             return super().local_job(rnd, client, images, maps, global_models)
-        p1, p2 = (predict_binary(g, images) for g in global_models)
-        lab1, lab2, keep = select_pseudo_labels(
-            p1,
-            p2,
-            supervision=client.supervision,
-            variant=self.run.variant,
-            tau=self.run.tau,
-            box_tau=self.run.box_tau,
-            box_masks=maps[1],
-            lesion=client.lesion,
-            box_refinement=self.run.box_refinement,
-            use_image_labels=self.run.use_image_labels,
-        )
+        rules = {
+            "supervision": client.supervision,
+            "variant": self.run.variant,
+            "tau": self.run.tau,
+            "box_tau": self.run.box_tau,
+            "box_masks": maps[1],
+            "box_refinement": self.run.box_refinement,
+            "use_image_labels": self.run.use_image_labels,
+        }
+        if self.run.classes:  # every test per class channel; image labels = presence vectors
+            p1, p2 = (predict_channels(g, images) for g in global_models)
+            lab1, lab2, keep, _ = select_pseudo_labels_per_class(
+                p1, p2, presence=client.presence, **rules
+            )
+        else:
+            p1, p2 = (predict_binary(g, images) for g in global_models)
+            lab1, lab2, keep = select_pseudo_labels(p1, p2, lesion=client.lesion, **rules)
         kept = int(keep.sum())
         if kept == 0:
             log.info(

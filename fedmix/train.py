@@ -27,8 +27,9 @@ from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
 from fedmix.gpu_slots import select_device
 from fedmix.io import HISTORY_COLUMNS
-from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
-from fedmix.model import UNet, predict_binary
+from fedmix.losses import confident_bce, proximal_term
+from fedmix.model import UNet, predict_binary, predict_channels
+from fedmix.multiclass import dice_loss, mean_class_dice
 from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
@@ -177,7 +178,8 @@ class RoundLoop:
         self.start_round = 0
 
     def _new_model(self) -> torch.nn.Module:
-        model = UNet(self.run.channels, self.run.width, self.run.levels).to(self.device)
+        out = max(1, len(self.run.classes))  # one sigmoid channel per class
+        model = UNet(self.run.channels, self.run.width, self.run.levels, out).to(self.device)
         if uses_channels_last(self.device):
             model = model.to(memory_format=torch.channels_last)
         if self.run.compile:
@@ -286,7 +288,7 @@ class RoundLoop:
                         loss = self._self_training_loss(model, x, gen)
                     else:
                         probs = torch.sigmoid(model(x).float())
-                        loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
+                        loss = dice_loss(probs, target[idx])
                 task_loss = loss
                 if anchor is not None:
                     loss = loss + proximal_term(model, anchor, mu)
@@ -303,6 +305,8 @@ class RoundLoop:
         gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
         # x ** gamma keeps black pixels black (0 ** gamma = 0 for gamma > 0); x needs no grad.
         student_logits = model(gamma_shift(x, gamma)).float()
+        if self.run.classes:  # every class channel is one binary map
+            student_logits, teacher = student_logits.flatten(0, 1), teacher.flatten(0, 1)
         return confident_bce(student_logits, teacher, self.run.confidence)
 
     def _autocast(self):
@@ -318,8 +322,12 @@ class RoundLoop:
         for data in self.selection:
             model = self.globals[self.strategy.group(data.name)][0]
             with self._autocast():
-                preds = predict_binary(model, data.images)
-            scores[data.name] = float(batch_dice_scores(preds, data.masks > 0).mean())
+                if self.run.classes:
+                    preds = predict_channels(model, data.images)
+                    dice = mean_class_dice(preds, data.masks, len(self.run.classes))
+                else:
+                    dice = batch_dice_scores(predict_binary(model, data.images), data.masks > 0)
+            scores[data.name] = float(dice.mean())
         return scores
 
     # ------------------------------------------------------------------ checkpoints

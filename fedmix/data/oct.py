@@ -38,7 +38,7 @@ from fedmix.io import SPLIT_NAMES
 
 __all__ = ["OCT_CLASSES", "OCT_DEFAULTS", "OCT_SOURCE_VERSION", "generate_oct_client"]
 
-OCT_SOURCE_VERSION = "fedmix-synthetic-oct-1"  # bump whenever the generated pixels change
+OCT_SOURCE_VERSION = "fedmix-synthetic-oct-2"  # bump whenever the generated pixels change
 OCT_CLASSES = ("irf", "srf", "ped")  # class indices 1, 2, 3 as in RETOUCH
 
 # Per-client parameters left out of config["tasks"][t]["synthetic"]["clients"][c].
@@ -144,13 +144,11 @@ def _volume(rng: np.random.Generator, fluid: list[float]) -> dict:
         present[rng.choice(3, p=np.asarray(fluid) / sum(fluid))] = True
     return {
         "present": present,
-        "ilm": rng.uniform(0.22, 0.3),
-        "rpe": rng.uniform(0.66, 0.74),
+        "ilm": rng.uniform(0.15, 0.22),
+        "rpe": rng.uniform(0.72, 0.8),
         "tilt": rng.uniform(-0.06, 0.06),
         "fovea": rng.uniform(0.3, 0.7),
-        "irf": [
-            (rng.uniform(0.2, 0.8), rng.uniform(0.35, 0.75)) for _ in range(rng.integers(1, 4))
-        ],
+        "irf": [(rng.uniform(0.2, 0.8), rng.uniform(0.4, 0.65)) for _ in range(rng.integers(1, 3))],
         "srf_x": rng.uniform(0.3, 0.7),
         "ped_x": rng.uniform(0.25, 0.75),
     }
@@ -165,12 +163,12 @@ def oct_slice(rng: np.random.Generator, vol: dict, params: dict, size: int):
     band = 0.05 * size  # RPE thickness
     rpe_top = bruch - band
     if vol["present"][2]:  # PED: the RPE rises in a dome over Bruch's membrane
-        dome = _dome(x, vol["ped_x"] + rng.normal(0, 0.02), rng.uniform(0.12, 0.2))
-        rpe_top = rpe_top - dome * rng.uniform(0.12, 0.2) * size
+        dome = _dome(x, vol["ped_x"] + rng.normal(0, 0.02), rng.uniform(0.14, 0.22))
+        rpe_top = rpe_top - dome * rng.uniform(0.16, 0.24) * size
     retina_bottom = rpe_top.copy()
     if vol["present"][1]:  # SRF: the neural retina lifts off the RPE in a lens
-        lens = _dome(x, vol["srf_x"] + rng.normal(0, 0.02), rng.uniform(0.14, 0.24))
-        retina_bottom = rpe_top - lens * rng.uniform(0.06, 0.11) * size
+        lens = _dome(x, vol["srf_x"] + rng.normal(0, 0.02), rng.uniform(0.18, 0.3))
+        retina_bottom = rpe_top - lens * rng.uniform(0.1, 0.16) * size
     ilm = vol["ilm"] * size + 0.1 * size * np.exp(-(((x - vol["fovea"]) / 0.08) ** 2))
     ilm = np.minimum(ilm + vol["tilt"] * (x - 0.5) * size, retina_bottom - 0.2 * size)
     t = (yy - ilm) / (retina_bottom - ilm)  # 0 at the ILM, 1 at the outer retina
@@ -189,7 +187,7 @@ def oct_slice(rng: np.random.Generator, vol: dict, params: dict, size: int):
     mask[ped] = 3
     if vol["present"][0]:  # IRF: dark cysts in the nuclear layers
         for cx, ct in vol["irf"]:
-            r = rng.uniform(0.04, 0.08) * size
+            r = rng.uniform(0.07, 0.12) * size
             cy = ilm + np.clip(ct + rng.normal(0, 0.03), 0.3, 0.8) * (retina_bottom - ilm)
             inside = (xx - (cx + rng.normal(0, 0.015)) * size) ** 2 + (yy - cy) ** 2 < r**2
             inside &= (t > 0.15) & (t < 0.95)
