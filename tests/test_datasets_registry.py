@@ -51,7 +51,7 @@ def test_paper_config_holds_the_paper_hyper_parameters(paper):
     assert (run.width, run.levels, run.lam, run.beta, run.tau) == (64, 5, 10.0, 3.0, 0.9)
     assert resolve_run(paper, "breast", "fedmix-tmi", "I-B-L", 0).beta == 1.5
     assert paper["seeds"] == [0, 1, 2] and paper["datasets"]["accept_licences"] == []
-    assert {t["task"] for t in paper["tables"].values()} == {"breast", "skin"}
+    assert {t["task"] for t in paper["tables"].values()} == {"breast", "skin", "retouch"}
     assert paper["tasks"]["breast"]["source"] == "breast"
 
 

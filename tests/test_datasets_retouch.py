@@ -1,6 +1,9 @@
 """RETOUCH: MetaImage reading, verification by content and slices, on a miniature fake."""
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +104,22 @@ def test_standardize_splits_by_volume(tmp_path):
     per_volume = arrays["split"].reshape(6, 2)
     assert (per_volume == per_volume[:, :1]).all() and set(per_volume[:, 0]) == {0, 1, 2}
     assert arrays["lesion"].all()
+
+
+@pytest.mark.workflow
+def test_paper_config_plans_retouch_verification_standardization_and_table4(tmp_path):
+    """No data here: the real-data DAG of Table 4 checks the placed RETOUCH folder once,
+    standardizes the three vendors and trains every row and seed."""
+    root = Path(__file__).resolve().parents[1]
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(root / "Snakefile")]
+    cmd += ["--directory", str(tmp_path), "--configfile", str(root / "config" / "paper.yaml")]
+    cmd += ["-n", "--quiet", "rules", "--", "results/table4.csv"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in result.stdout.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
+    assert counts["verify_manual"] == 1 and counts["standardize"] == 3, counts
+    assert counts["train"] == 18 and counts["table"] == 1 and "download" not in counts, counts
