@@ -36,17 +36,6 @@ def targets_from_masks(masks: torch.Tensor, n_classes: int) -> torch.Tensor:
     return one_hot_classes(masks, n_classes).float()
 
 
-def dice_loss(probs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The training loss: soft Dice, averaged over the batch and, multi-class, over channels.
-
-    ``probs`` (N, K, H, W); ``target`` (N, H, W) for a binary task (exactly
-    :func:`fedmix.losses.soft_dice_loss`) or (N, K, H, W).
-    """
-    if target.ndim == 3:
-        return soft_dice_loss(probs, target.unsqueeze(1))
-    return soft_dice_per_class(probs, target).mean()
-
-
 def mean_class_dice(pred: torch.Tensor, masks: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Per-image mean over classes of the Dice ``2|P_k & T_k| / (|P_k| + |T_k|)`` (1 when both
     are empty), float (N,): ``pred`` bool channels (N, K, H, W), ``masks`` class indices."""

@@ -27,9 +27,9 @@ from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
 from fedmix.gpu_slots import select_device
 from fedmix.io import HISTORY_COLUMNS
-from fedmix.losses import confident_bce, proximal_term
+from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
 from fedmix.model import UNet, predict_binary, predict_channels
-from fedmix.multiclass import dice_loss, mean_class_dice
+from fedmix.multiclass import mean_class_dice, soft_dice_per_class
 from fedmix.optim import FlatAdam
 from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
 
@@ -288,7 +288,10 @@ class RoundLoop:
                         loss = self._self_training_loss(model, x, gen)
                     else:
                         probs = torch.sigmoid(model(x).float())
-                        loss = dice_loss(probs, target[idx])
+                        if self.run.classes:  # soft Dice per class channel, then the mean
+                            loss = soft_dice_per_class(probs, target[idx]).mean()
+                        else:
+                            loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
                 task_loss = loss
                 if anchor is not None:
                     loss = loss + proximal_term(model, anchor, mu)
