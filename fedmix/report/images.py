@@ -62,9 +62,18 @@ def _show(ax, image: np.ndarray, title: str = "") -> None:
         ax.set_title(textwrap.fill(title, 18), fontsize="small")
 
 
-def _contour(ax, mask: np.ndarray, color: str) -> None:
+CLASS_COLORS = ("tab:red", "tab:cyan", "tab:orange", "tab:purple", "tab:olive", "tab:pink")
+
+
+def _contour(ax, mask: np.ndarray, color: str, style: str = "solid") -> None:
     if mask.any():
-        ax.contour(mask.astype(float), levels=[0.5], colors=color, linewidths=1.2)
+        ax.contour(mask.astype(float), levels=[0.5], colors=color, linewidths=1.2, linestyles=style)
+
+
+def _class_contours(ax, mask: np.ndarray, n_classes: int, style: str) -> None:
+    """One colour per class (:data:`CLASS_COLORS`) of a class-index mask."""
+    for k in range(n_classes):
+        _contour(ax, mask == k + 1, CLASS_COLORS[k % len(CLASS_COLORS)], style)
 
 
 def plot_label_gallery(
@@ -82,7 +91,8 @@ def plot_label_gallery(
     """
     shown = {}
     for client, path in standardized.items():
-        arrays, _ = read_h5(path, ("images", "masks", "lesion", "diagnosis", "sample_ids"))
+        arrays, attrs = read_h5(path, ("images", "masks", "lesion", "diagnosis", "sample_ids"))
+        arrays["class_names"] = list(attrs.get("class_names") or [])
         shown[client] = (arrays, pick_samples(arrays["lesion"], n_lesion, n_free))
     n_rows = sum(len(idx) for _, idx in shown.values())
     fig = Figure(figsize=(2.0 * len(GALLERY_COLUMNS), 2.0 * n_rows), layout="constrained")
@@ -101,6 +111,9 @@ def _gallery_row(axes, a: dict, i: int, titles: bool) -> None:
     image, mask = a["images"][i], a["masks"][i]
     for ax, name in zip(axes, GALLERY_COLUMNS, strict=True):
         _show(ax, image, name if titles else "")
+    if a["class_names"]:
+        _gallery_classes(axes, mask, a["class_names"])
+        return
     axes[1].imshow(np.ma.masked_equal(mask, 0), cmap="autumn", alpha=0.5, vmin=0, vmax=1)
     _contour(axes[1], mask, "red")
     box = mask_box(mask)
@@ -118,11 +131,31 @@ def _gallery_row(axes, a: dict, i: int, titles: bool) -> None:
                  ha="center", va="bottom", color="yellow", fontsize="small")  # fmt: skip
 
 
+def _gallery_classes(axes, mask: np.ndarray, classes: list[str]) -> None:
+    """Multi-class row: per-class contours (L), one box per class present (B), and the
+    class-presence vector (I), one colour per class."""
+    present = []
+    for k, name in enumerate(classes):
+        colour = CLASS_COLORS[k % len(CLASS_COLORS)]
+        _contour(axes[1], mask == k + 1, colour)
+        box = mask_box(mask == k + 1)
+        if box is not None:
+            y0, x0, y1, x1 = box
+            axes[2].add_patch(
+                Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=colour, lw=1.5)
+            )
+            present.append(name)
+    axes[3].text(0.5, 0.05, ", ".join(present) or "no fluid", transform=axes[3].transAxes,
+                 ha="center", va="bottom", color="yellow", fontsize="small")  # fmt: skip
+
+
 def default_build_model(config: dict) -> torch.nn.Module:
-    """The run's network: ``fedmix.model.UNet(channels, width, levels)`` from its config."""
+    """The run's network: ``fedmix.model.UNet(channels, width, levels, K)`` from its config
+    (one output channel per class of a multi-class task)."""
     from fedmix.model import UNet
 
-    return UNet(config["channels"], config["width"], config["levels"])
+    out = max(1, len(config.get("classes", ())))
+    return UNet(config["channels"], config["width"], config["levels"], out)
 
 
 def predict_masks(
@@ -134,7 +167,8 @@ def predict_masks(
     """Binary prediction (N, H, W) = [sigmoid(model(images / 255)) > 0.5] of a checkpoint.
 
     Uses ``models["global"]``, or ``models["client:<client>"]`` for local learning. ``images``
-    is uint8 (N, C, H, W).
+    is uint8 (N, C, H, W). A multi-class model gives a class-index map instead: at each pixel
+    ``1 + argmax_k logit_k`` where some channel is above 0.5, else 0 (for display).
     """
     ckpt = torch.load(checkpoint, weights_only=True, map_location="cpu")
     models = ckpt["models"]
@@ -146,7 +180,13 @@ def predict_masks(
         )
     model = build_model(ckpt["config"])
     model.load_state_dict(models[key])
-    return predict_binary(model, torch.from_numpy(np.asarray(images)), batch=64).numpy()
+    batch = torch.from_numpy(np.asarray(images))
+    if ckpt["config"].get("classes"):
+        with torch.inference_mode():
+            logits = model.eval()(batch.float() / 255)
+        index = (logits.argmax(1) + 1) * (logits.max(1).values > 0)
+        return index.to(torch.uint8).numpy()
+    return predict_binary(model, batch, batch=64).numpy()
 
 
 def plot_overlays(
@@ -162,12 +202,14 @@ def plot_overlays(
 
     ``test_files``: {client: test HDF5}; ``checkpoints``: {column label: checkpoint path}.
     Rows are (client, image); the first column draws the ground truth (green), the others
-    each method's prediction (red) with the ground truth (green) over the image.
+    each method's prediction (red) with the ground truth (green) over the image. Multi-class
+    files (attr ``class_names``): one colour per class, ground truth dashed, prediction solid.
     """
     columns = ["ground truth", *checkpoints]
-    rows = []
+    rows, classes = [], []
     for client, path in test_files.items():
-        a, _ = read_h5(path, ("images", "masks", "lesion", "sample_ids"))
+        a, attrs = read_h5(path, ("images", "masks", "lesion", "sample_ids"))
+        classes = list(attrs.get("class_names") or [])
         idx = pick_samples(a["lesion"], n_images, 0)
         preds = [
             predict_masks(c, client, a["images"][idx], build_model) for c in checkpoints.values()
@@ -178,9 +220,19 @@ def plot_overlays(
     for r, (client, a, i, masks) in enumerate(rows):
         for c, (ax, mask) in enumerate(zip(axes[r], masks, strict=True)):
             _show(ax, a["images"][i], columns[c] if r == 0 else "")
+            if classes:
+                _class_contours(ax, masks[0], len(classes), "dashed")
+                if c > 0:
+                    _class_contours(ax, mask, len(classes), "solid")
+                continue
             _contour(ax, masks[0], "lime")
             if c > 0:
                 _contour(ax, mask, "red")
         axes[r][0].set_ylabel(f"{client}\n{a['sample_ids'][i]}", fontsize="small")
+    if classes:
+        legend = ", ".join(
+            f"{k} {CLASS_COLORS[j % len(CLASS_COLORS)][4:]}" for j, k in enumerate(classes)
+        )
+        title = title or f"Test images: ground truth dashed, prediction solid ({legend})"
     fig.suptitle(title or "Test images: ground truth (green) and each method's prediction (red)")
     return save_figure(fig, Path(out_png), Path(out_pdf))
