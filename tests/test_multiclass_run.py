@@ -45,6 +45,7 @@ def oct_files(tmp_path_factory):
         }
         return train_files, held["val"], held["test"]
 
+    files.standardized = std
     return files
 
 
@@ -133,3 +134,26 @@ def test_table_has_per_class_columns(tmp_path, oct_files):
     assert "dice_ped_spectralis" in rows[0] and "dice_srf_avg_std" in rows[0]
     md = paths[1].read_text()
     assert "| Dice irf | Dice srf | Dice ped |" in md and "Multi-class (irf, srf, ped)" in md
+
+
+def test_figures_draw_classes_and_predict_class_indices(tmp_path, oct_files):
+    from fedmix.report.images import plot_label_gallery, plot_overlays, predict_masks
+
+    tr, val, test = oct_files("L-L-L")
+    out = tmp_path / "run"
+    train.train_run(
+        _run(method="fedavg", algorithm="fedavg", setting="L-L-L", rounds=1), tr, val, out
+    )
+    images = np.zeros((2, 1, 16, 16), np.uint8)
+    pred = predict_masks(out / "best.pt", "cirrus", images)
+    assert pred.shape == (2, 16, 16) and pred.dtype == np.uint8 and pred.max() <= 3
+    plot_label_gallery(oct_files.standardized, tmp_path / "g.png", tmp_path / "g.pdf")
+    fig = plot_overlays(
+        dict(zip(CLIENTS, test, strict=True)),
+        {"FedAvg": out / "best.pt"},
+        tmp_path / "o.png",
+        tmp_path / "o.pdf",
+        n_images=1,
+    )
+    assert "irf red, srf cyan, ped orange" in fig._suptitle.get_text()
+    assert (tmp_path / "g.png").stat().st_size > 0 and (tmp_path / "o.pdf").stat().st_size > 0
