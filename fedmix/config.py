@@ -229,6 +229,7 @@ class RunConfig:
     compile: bool = False
     selection_clients: str = "labelled"  # resolved: "labelled" or "all" (never "auto")
     classes: tuple[str, ...] = ()  # multi-class task: class names (mask value k + 1); () binary
+    class_dice: str = "batch"  # multi-class soft Dice per channel over the batch | sample
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -299,6 +300,7 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
             training["selection_clients"], training["selection"], setting, supervision
         ),
         classes=tuple(t.get("classes", ())),
+        class_dice=t["class_dice"],
     )
 
 

@@ -99,19 +99,28 @@ def select_pseudo_labels_per_class(
     return lab1.view(n, k, h, w), lab2.view(n, k, h, w), per_class.all(1), per_class
 
 
-def soft_dice_per_class(probs: torch.Tensor, target: torch.Tensor, eps: float = 1e-4):
-    """Soft Dice loss of every sample and channel, float ``(N, K)``.
+def soft_dice_per_class(
+    probs: torch.Tensor, target: torch.Tensor, eps: float = 1e-4, over: str = "batch"
+) -> torch.Tensor:
+    """Soft Dice loss ``1 - (2 sum(p_k y_k) + eps) / (sum p_k + sum y_k + eps)`` per channel.
 
-    ``1 - (2 sum(p_k y_k) + eps) / (sum p_k + sum y_k + eps)`` per channel ``k``, with
-    :func:`fedmix.losses.soft_dice_loss`. The training loss is its mean over channels and batch
-    (``.mean()``); with ``K = 1`` that is exactly the binary loss.
+    ``over="batch"`` sums over the channel's pixels of every image of the batch: float ``(K,)``;
+    an image without class ``k`` still penalises false positives of ``k``. ``over="sample"``
+    gives one value per image and channel, float ``(N, K)`` (with ``K = 1``, the binary loss of
+    :func:`fedmix.losses.soft_dice_loss`); there an all-background channel has a loss near 1
+    whatever is predicted, so almost no gradient. The training loss is the mean of either.
     """
     if probs.ndim != 4 or probs.shape != target.shape:
         raise ValueError(
             f"probs and target must be (N, K, H, W) of one shape, got {tuple(probs.shape)} and "
             f"{tuple(target.shape)}"
         )
+    if over not in ("batch", "sample"):
+        raise ValueError(f"over must be 'batch' or 'sample', got {over!r}")
     n, k, h, w = probs.shape
+    if over == "batch":
+        per_channel = [x.transpose(0, 1).reshape(k, n * h, w) for x in (probs, target)]
+        return soft_dice_loss(*per_channel, eps, "none")
     loss = soft_dice_loss(probs.reshape(n * k, h, w), target.reshape(n * k, h, w), eps, "none")
     return loss.view(n, k)
 

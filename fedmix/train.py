@@ -289,7 +289,10 @@ class RoundLoop:
                     else:
                         probs = torch.sigmoid(model(x).float())
                         if self.run.classes:  # soft Dice per class channel, then the mean
-                            loss = soft_dice_per_class(probs, target[idx]).mean()
+                            per_class = soft_dice_per_class(
+                                probs, target[idx], over=self.run.class_dice
+                            )
+                            loss = per_class.mean()
                         else:
                             loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
                 task_loss = loss

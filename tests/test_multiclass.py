@@ -157,17 +157,23 @@ def test_one_class_selection_equals_the_binary_function():
 
 
 def test_soft_dice_per_class_by_hand_and_one_class_is_binary():
-    probs = torch.zeros(1, 2, 2, 2)
+    probs = torch.zeros(2, 2, 2, 2)
     probs[0, 0] = torch.tensor([[1.0, 0.5], [0.0, 0.0]])
-    target = torch.zeros(1, 2, 2, 2)
+    probs[1, 0, 1, 1] = 0.5  # a false positive of class 1 in an image without class 1
+    target = torch.zeros(2, 2, 2, 2)
     target[0, 0, 0, 0] = 1.0
-    loss = soft_dice_per_class(probs, target)
-    # class 1: 1 - (2*1 + eps) / (1.5 + 1 + eps); class 2: both empty -> 0
-    expected = torch.tensor([[1 - (2 + EPS) / (2.5 + EPS), 0.0]])
-    torch.testing.assert_close(loss, expected)
+    per_sample = soft_dice_per_class(probs, target, over="sample")
+    # image 0, class 1: 1 - (2*1 + eps) / (1.5 + 1 + eps); image 1, class 1: 1 - eps / (0.5 + eps)
+    # (near 1 whatever is predicted); class 2: both empty -> 0
+    expected = torch.tensor([[1 - (2 + EPS) / (2.5 + EPS), 0.0], [1 - EPS / (0.5 + EPS), 0.0]])
+    torch.testing.assert_close(per_sample, expected)
+    per_batch = soft_dice_per_class(probs, target)  # over the batch: the FP enters the sum
+    torch.testing.assert_close(per_batch, torch.tensor([1 - (2 + EPS) / (3.0 + EPS), 0.0]))
     x = torch.rand(3, 1, 4, 4)
     y = (torch.rand(3, 1, 4, 4) > 0.5).float()
-    assert torch.equal(soft_dice_per_class(x, y).mean(), soft_dice_loss(x, y))
+    assert torch.equal(soft_dice_per_class(x, y, over="sample").mean(), soft_dice_loss(x, y))
+    with pytest.raises(ValueError, match="over must be 'batch' or 'sample', got 'pixel'"):
+        soft_dice_per_class(x, y, over="pixel")
 
 
 def test_class_metrics_per_class_and_mean():
