@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-__all__ = ["check_weights", "fedavg_weights", "fedmix_weights", "weighted_average"]
+__all__ = [
+    "check_weights",
+    "fedavg_weights",
+    "fedmix_weights",
+    "fedst_weights",
+    "weighted_average",
+]
 
 
 def _counts(n) -> np.ndarray:
@@ -34,11 +40,11 @@ def fedavg_weights(n) -> np.ndarray:
     return n / n.sum()
 
 
-def fedmix_weights(n, losses, lam: float, beta: float) -> np.ndarray:
+def fedmix_weights(n, losses, lambda_: float, beta: float) -> np.ndarray:
     """FedMix adaptive weights (K,).
 
     ``q_i = n_i / sum_j n_j``, ``s_i = l_i**beta / sum_j l_j**beta``,
-    ``w_i = (q_i + lam * s_i) / (1 + lam)``.
+    ``w_i = (q_i + lambda * s_i) / (1 + lambda)``.
 
     A client with ``n_i = 0`` (no kept pseudo label this round) does not take part: its weight is
     0 and its loss, which may be NaN, is ignored; ``s`` is normalised over the participating
@@ -49,15 +55,17 @@ def fedmix_weights(n, losses, lam: float, beta: float) -> np.ndarray:
         n: sample counts (K,), >= 0, not all zero.
         losses: mean training losses ``l_i`` (K,); finite and >= 0 for participating clients,
             with a positive sum of ``l**beta`` over them.
-        lam: lambda >= 0 (0 gives FedAvg weights).
+        lambda_: lambda >= 0 (0 gives FedAvg weights).
         beta: exponent >= 0 sharpening the loss term.
     """
     n = _counts(n)
     losses = np.asarray(losses, dtype=np.float64)
     if losses.shape != n.shape:
         raise ValueError(f"losses {losses.tolist()} and counts {n.tolist()} differ in length")
-    if not (np.isfinite(lam) and lam >= 0 and np.isfinite(beta) and beta >= 0):
-        raise ValueError(f"FedMix needs finite lam >= 0 and beta >= 0, got lam={lam}, beta={beta}")
+    if not (np.isfinite(lambda_) and lambda_ >= 0 and np.isfinite(beta) and beta >= 0):
+        raise ValueError(
+            f"FedMix needs finite lambda >= 0 and beta >= 0, got lambda={lambda_}, beta={beta}"
+        )
     active = n > 0
     la = losses[active]
     if not np.all(np.isfinite(la)) or np.any(la < 0):
@@ -70,7 +78,39 @@ def fedmix_weights(n, losses, lam: float, beta: float) -> np.ndarray:
     q = n / n.sum()
     s = np.zeros_like(n)
     s[active] = powered / powered.sum()
-    return (q + lam * s) / (1.0 + lam)
+    return (q + lambda_ * s) / (1.0 + lambda_)
+
+
+def fedst_weights(n, labelled, labelled_weight: float) -> np.ndarray:
+    """FedST/FedRGD weights after warm-up (K,): fixed shares, not data-driven.
+
+    With ``a = labelled_weight`` and ``P`` the participating other clients (``n_i > 0``, not
+    labelled): ``w_i = a * n_i / sum_{j labelled} n_j`` for a labelled client and
+    ``w_i = (1 - a) / |P|`` for a client in ``P``. When ``P`` is empty the labelled clients
+    take everything (``w_i = n_i / sum_{j labelled} n_j``); other clients get 0.
+
+    Args:
+        n: sample counts (K,), >= 0; the labelled clients' must not all be zero.
+        labelled: bool (K,), True for pixel-labelled (``L``) clients.
+        labelled_weight: ``a`` in [0, 1].
+    """
+    n = _counts(n)
+    labelled = np.asarray(labelled, dtype=bool)
+    if labelled.shape != n.shape:
+        raise ValueError(f"labelled {labelled.tolist()} and counts {n.tolist()} differ in length")
+    if not 0 <= labelled_weight <= 1:
+        raise ValueError(f"labelled_weight must lie in [0, 1], got {labelled_weight}")
+    if n[labelled].sum() == 0:
+        raise ValueError(f"no labelled client has samples: counts {n.tolist()}")
+    w = np.zeros(len(n))
+    lw = labelled_weight if (~labelled).any() else 1.0
+    w[labelled] = lw * n[labelled] / n[labelled].sum()
+    others = ~labelled & (n > 0)
+    if others.any():
+        w[others] = (1 - lw) / others.sum()
+    else:
+        w[labelled] = n[labelled] / n[labelled].sum()
+    return w
 
 
 def check_weights(w, atol: float = 1e-6) -> np.ndarray:

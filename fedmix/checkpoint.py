@@ -1,8 +1,8 @@
 """Checkpoints: plain dicts of tensors and numbers, loadable with ``weights_only=True``.
 
-Layout: ``{"config": RunConfig dict, "round": int, "models": {name: state_dict}}`` where name is
-``global`` (stream 1), ``global#stream2`` (FedMix's second stream) or ``client:<name>`` for local
-learning. ``resume.pt`` adds ``optimizers``, ``history`` and ``best``.
+Layout: ``{"config": RunConfig dict, "round": int, "models": {key: state_dict}}`` with the keys
+of :mod:`fedmix.model_keys`; ``resume.pt`` adds ``optimizers``, ``history`` and ``best``
+(:mod:`fedmix.outputs` builds them).
 """
 
 from __future__ import annotations
@@ -32,11 +32,17 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def config_differences(saved: dict, expected: dict) -> list[str]:
-    """Keys whose values differ, as ``key: saved -> expected`` lines."""
-    keys = sorted(set(saved) | set(expected))
-    norm = [(k, _norm(saved.get(k)), _norm(expected.get(k))) for k in keys]
-    return [f"{k}: {a!r} (checkpoint) vs {b!r} (this run)" for k, a, b in norm if a != b]
+def config_differences(saved: dict, expected: dict, prefix: str = "") -> list[str]:
+    """Keys whose values differ, as ``key: saved (checkpoint) vs expected (this run)`` lines;
+    nested dicts (``model``, ``params``) are compared key by key (``model.width``)."""
+    out = []
+    for k in sorted(set(saved) | set(expected)):
+        a, b = _norm(saved.get(k)), _norm(expected.get(k))
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_differences(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: {a!r} (checkpoint) vs {b!r} (this run)")
+    return out
 
 
 def load_checkpoint(path: str | Path, run: RunConfig | None = None, device="cpu") -> dict:

@@ -26,8 +26,10 @@ from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
 from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS, class_columns
 from fedmix.metrics import dice, hd95, iou, one_empty
-from fedmix.model import UNet, predict_binary, predict_channels
+from fedmix.model import predict_binary, predict_channels
+from fedmix.model_keys import serving_key
 from fedmix.multiclass import class_metrics
+from fedmix.networks import build_network
 
 __all__ = [
     "evaluate_checkpoint",
@@ -38,11 +40,8 @@ __all__ = [
 def model_for_client(state: dict, client: str, device="cpu") -> torch.nn.Module:
     """The model that serves ``client``: its own (local learning) or global stream 1."""
     run = RunConfig.from_dict(state["config"])
-    weights = state["models"].get(f"client:{client}", state["models"].get("global"))
-    if weights is None:
-        raise KeyError(f"checkpoint has no model for client {client!r}: {sorted(state['models'])}")
-    model = UNet(run.channels, run.width, run.levels, max(1, len(run.classes)))
-    model.load_state_dict(weights)
+    model = build_network(run.model, run.channels, max(1, len(run.classes)))
+    model.load_state_dict(state["models"][serving_key(state["models"], client)])
     return model.to(device).eval()
 
 

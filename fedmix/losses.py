@@ -44,7 +44,7 @@ def soft_dice_loss(
 
 
 def confident_bce(
-    logits_student: torch.Tensor, probs_teacher: torch.Tensor, confidence: float = 0.9
+    logits_student: torch.Tensor, probs_teacher: torch.Tensor, confidence: float
 ) -> torch.Tensor:
     """BCE of the student against the teacher's confident pixels (FedST self-training).
 

@@ -1,6 +1,7 @@
 """Segmentation metrics on one 2-D binary mask pair: Dice, IoU, HD95.
 
 Inputs are numpy boolean arrays of the same 2-D shape (H, W); results are Python floats.
+:func:`batch_dice_scores` is the same Dice for a torch batch (N, H, W), used by validation.
 Empty-mask conventions (stated once, used by every table):
 
 ==================  ======  =====  =========================
@@ -20,9 +21,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
+import torch
 
-__all__ = ["dice", "hd95", "iou", "one_empty"]
+__all__ = ["batch_dice_scores", "dice", "hd95", "iou", "one_empty"]
 
 
 def _check(pred: np.ndarray, target: np.ndarray) -> None:
@@ -69,12 +70,16 @@ def iou(pred: np.ndarray, target: np.ndarray) -> float:
 
 def _edges(mask: np.ndarray) -> np.ndarray:
     """Boundary pixels: ``mask XOR erosion(mask)`` with the 4-connected cross, outside = 0."""
+    from scipy import ndimage  # here: training imports this module where scipy may be absent
+
     return mask ^ ndimage.binary_erosion(mask, border_value=0)
 
 
 def _directed_p95(from_edges: np.ndarray, to_edges: np.ndarray) -> float:
     """95th percentile (linear interpolation) of the Euclidean distances from every pixel of
     ``from_edges`` to the nearest pixel of ``to_edges``."""
+    from scipy import ndimage
+
     dist = ndimage.distance_transform_edt(~to_edges)
     return float(np.percentile(dist[from_edges], 95))
 
@@ -96,3 +101,10 @@ def hd95(pred: np.ndarray, target: np.ndarray) -> float:
         return math.hypot(*pred.shape)
     edge_p, edge_t = _edges(pred), _edges(target)
     return max(_directed_p95(edge_p, edge_t), _directed_p95(edge_t, edge_p))
+
+
+def batch_dice_scores(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image Dice of bool maps (N, H, W): 2|P&T| / (|P| + |T|); both empty -> 1."""
+    inter = (pred & target).flatten(1).sum(1).float()
+    total = (pred.flatten(1).sum(1) + target.flatten(1).sum(1)).float()
+    return torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.ones_like(total))

@@ -23,14 +23,18 @@ other devices ``F.interpolate`` computes the same map.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fedmix.params import param
+
 __all__ = [
     "UNet",
+    "UNetParams",
     "bilinear_matrix",
     "bilinear_upsample",
     "count_parameters",
@@ -68,7 +72,8 @@ def predict_binary(
     in eval mode; the model is left in the mode it was found in. Autocast, if wanted, is the
     caller's context. ``z > 0`` is used for ``sigmoid(z) > 0.5``.
     """
-    step = batch or inference_batch(images, model.width)
+    # A plug-in network without a ``width`` is batched as the paper's U-Net (width 64).
+    step = batch or inference_batch(images, getattr(model, "width", 64))
     was_training = model.training
     model.eval()
     out = [
@@ -155,6 +160,18 @@ class DoubleConv(nn.Sequential):
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class UNetParams:
+    """``training.model`` keys of the built-in U-Net (defaults: the 3-minute demo's size)."""
+
+    width: int = param(8, "channels of the first U-Net level (paper: 64)", minimum=2)
+    levels: int = param(3, "encoder levels incl. the bottleneck (paper: 5)", minimum=2, maximum=7)
+
+    def __post_init__(self):
+        if self.width % 2:
+            raise ValueError(f"width {self.width} must be even (GroupNorm uses C/2 groups)")
+
+
 class UNet(nn.Module):
     """2-D U-Net mapping ``(N, in_channels, H, W)`` images to ``(N, out_channels, H, W)`` logits.
 
@@ -169,9 +186,9 @@ class UNet(nn.Module):
         out_channels: one sigmoid channel per class (1 for a binary task; multi-label).
     """
 
-    def __init__(
-        self, in_channels: int = 1, width: int = 64, levels: int = 5, out_channels: int = 1
-    ):
+    Params = UNetParams  # what training.model may set; in_channels comes from the task
+
+    def __init__(self, in_channels: int, width: int, levels: int, out_channels: int = 1):
         super().__init__()
         if in_channels < 1:
             raise ValueError(f"UNet in_channels must be >= 1, got {in_channels}")

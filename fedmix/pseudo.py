@@ -95,13 +95,13 @@ def select_pseudo_labels(
     p2: torch.Tensor,
     *,
     supervision: str,
-    variant: str = "tmi",
-    tau: float = 0.9,
+    variant: str,
+    tau: float,
+    box_tau: float,
+    box_refinement: bool,
+    use_image_labels: bool,
     box_masks: torch.Tensor | None = None,
     lesion: torch.Tensor | None = None,
-    box_refinement: bool = True,
-    use_image_labels: bool = True,
-    box_tau: float = 0.5,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Labels for both streams and the kept-sample mask of one batch (rules in the module doc).
 

@@ -1,17 +1,16 @@
 """The federated round loop, one for every method.
 
-Each round: broadcast the global model(s) of each client's group, let the strategy say what the
-client trains on (masks, pseudo labels, self-training, or nothing), train one local epoch per
-stream, weigh the updates (strategy), average them (:func:`fedmix.aggregation.weighted_average`)
-and score the new global model on the validation split. Every random draw of round r comes from a
-generator seeded with (seed, r), so a resumed run repeats an uninterrupted one exactly on CPU.
+Each round: broadcast the global model(s) of each client's group, let the strategy
+(:mod:`fedmix.methods`) say what the client trains on (``local_job``) and with which loss
+(``local_loss``), train one local epoch per stream, weigh the updates (``weights``), aggregate
+them (``aggregate``) and score the new global model on the validation split. Every random draw
+of round r comes from a generator seeded with (seed, r), so a resumed run repeats an
+uninterrupted one exactly on CPU.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
 import logging
 import math
 from pathlib import Path
@@ -20,29 +19,32 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from fedmix.aggregation import check_weights, weighted_average
+from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
 from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
-from fedmix.devices import configure_cuda, resolve_device
+from fedmix.devices import (
+    autocast,
+    configure_cuda,
+    deterministic_cpu,
+    resolve_device,
+    uses_channels_last,
+)
 from fedmix.gpu_slots import select_device
-from fedmix.io import HISTORY_COLUMNS
-from fedmix.losses import confident_bce, proximal_term, soft_dice_loss
-from fedmix.model import UNet, predict_binary, predict_channels
-from fedmix.multiclass import mean_class_dice, soft_dice_per_class
+from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
+from fedmix.metrics import batch_dice_scores
+from fedmix.model import predict_binary, predict_channels
+from fedmix.multiclass import mean_class_dice
+from fedmix.networks import build_network
 from fedmix.optim import FlatAdam
-from fedmix.strategies import ClientStats, LocalJob, Strategy, make_strategy
+from fedmix.outputs import (
+    models_payload,
+    restore_models,
+    resume_payload,
+    write_run_outputs,
+)
 
-__all__ = [
-    "autocast_dtype",
-    "batch_dice_scores",
-    "deterministic_cpu",
-    "gamma_shift",
-    "precision_name",
-    "runtime_record",
-    "train_run",
-    "uses_channels_last",
-]
+__all__ = ["NonFiniteLossError", "RoundLoop", "copy_weights", "round_seed", "train_run"]
 
 log = logging.getLogger("fedmix.train")
 
@@ -76,20 +78,6 @@ def train_run(
         return loop.train()
 
 
-def deterministic_cpu(compiled: bool = False) -> None:
-    """``torch.use_deterministic_algorithms(True)`` without its 1.5 s import of torch._inductor.
-
-    The public function also sets an Inductor flag, and importing Inductor to set it costs about
-    1.5 s per process (measured: ``python -X importtime``), a large part of a demo run. Without
-    ``torch.compile`` only the ATen flag matters, so only it is set; compiled runs use the
-    public call.
-    """
-    if compiled:
-        torch.use_deterministic_algorithms(True)
-    else:
-        torch._C._set_deterministic_algorithms(True)
-
-
 @contextlib.contextmanager
 def _device_context(device: str, gpu_slots: int):
     """The run's torch device; with ``gpu_slots`` > 0 on a workstation, a GPU slot held for the
@@ -98,45 +86,10 @@ def _device_context(device: str, gpu_slots: int):
         yield resolve_device(spec)
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of training, pseudo labels and validation; None means plain fp32.
-
-    ``auto`` is bf16 on CUDA (the fast path's default there) and fp32 elsewhere; ``bf16`` is
-    honoured on any device (CPU autocast works, it is just not faster on this project's CPUs).
-    """
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision {precision!r} is not one of auto, fp32, bf16")
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
-
-
-def precision_name(precision: str, device: torch.device) -> str:
-    """The arithmetic a run on ``device`` actually uses: ``"bf16"`` or ``"fp32"``."""
-    return "bf16" if autocast_dtype(precision, device) is torch.bfloat16 else "fp32"
-
-
-def uses_channels_last(device: torch.device) -> bool:
-    """Channels-last weights on CUDA (tensor-core convolutions); on the CPU it was slower
-    (GroupNorm with two channels per group, docs/performance.md)."""
-    return device.type == "cuda"
-
-
-def runtime_record(run: RunConfig, device: torch.device) -> dict:
-    """How a run was computed, for ``config.json``: the device, the resolved precision, etc."""
-    return {
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "precision": precision_name(run.precision, device),
-        "channels_last": uses_channels_last(device),
-        "compiled": run.compile,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
-
-
 class RoundLoop:
-    """State of one training run: global models, client models and optimisers, history."""
+    """One run's state. Public (the benchmarks use it): :meth:`round`, :meth:`local_train`,
+    :meth:`autocast`, ``run``, ``strategy``, ``clients``, ``selection``, ``globals`` ({group:
+    [stream models]}), ``local`` and ``optims`` ({client: [one per stream]})."""
 
     def __init__(self, run, train_files, selection_files, out_dir, device):
         self.run, self.out_dir, self.device = run, Path(out_dir), device
@@ -179,17 +132,21 @@ class RoundLoop:
 
     def _new_model(self) -> torch.nn.Module:
         out = max(1, len(self.run.classes))  # one sigmoid channel per class
-        model = UNet(self.run.channels, self.run.width, self.run.levels, out).to(self.device)
+        model = build_network(self.run.model, self.run.channels, out).to(self.device)
         if uses_channels_last(self.device):
             model = model.to(memory_format=torch.channels_last)
         if self.run.compile:
-            model.compile()  # in place: state_dict keys stay those of the plain U-Net
+            model.compile()  # in place: state_dict keys stay those of the plain network
         return model
 
     def _copy(self, model):
         clone = self._new_model()
         clone.load_state_dict(model.state_dict())
         return clone
+
+    def autocast(self):
+        """The run's autocast context (training, pseudo labels, validation)."""
+        return autocast(self.run.precision, self.device)
 
     # ------------------------------------------------------------------ the loop
     def train(self) -> list[dict]:
@@ -205,12 +162,17 @@ class RoundLoop:
             score = self.round(rnd)
             bar.set_postfix(val_dice=f"{score:.3f}", best=f"{self.best['score']:.3f}")
             if (rnd + 1) % self.run.checkpoint_every == 0 and rnd + 1 < self.run.rounds:
-                save_checkpoint(self.out_dir / "resume.pt", self._state(rnd + 1))
-        self._write_outputs()
+                state = resume_payload(
+                    self.run, self.globals, self.optims, self.history, self.best, rnd + 1
+                )
+                save_checkpoint(self.out_dir / "resume.pt", state)
+        final = models_payload(self.run, self.globals, self.run.rounds)
+        write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
         return self.history
 
     def round(self, rnd: int) -> float:
-        gen = torch.Generator().manual_seed(_round_seed(self.run.seed, rnd))
+        """Train, weigh, aggregate and validate round ``rnd`` (0-based); the selection score."""
+        gen = torch.Generator().manual_seed(round_seed(self.run.seed, rnd))
         stats: dict[str, ClientStats] = {}
         for client in self.clients:
             stats[client.name] = self._train_client(rnd, client, gen)
@@ -221,10 +183,13 @@ class RoundLoop:
             check_weights(w)
             for c, wc in zip(members, w, strict=True):
                 used[c] = float(wc)
+            keep = [i for i, wc in enumerate(w) if wc > 0]
             for s, global_model in enumerate(self.globals[group]):
-                keep = [i for i, wc in enumerate(w) if wc > 0]
                 states = [self.local[members[i]][s].state_dict() for i in keep]
-                global_model.load_state_dict(weighted_average(states, [w[i] for i in keep]))
+                new = self.strategy.aggregate(
+                    rnd, group, s, global_model.state_dict(), states, [w[i] for i in keep]
+                )
+                global_model.load_state_dict(new)
         val = self._validate()
         score = float(np.mean([val[c] for c in self.selection_scope]))
         for client in self.clients:
@@ -243,7 +208,8 @@ class RoundLoop:
                 }
             )
         if score > self.best["score"]:  # kept in memory; written once at the end
-            self.best = {"score": score, "round": rnd + 1, "payload": self._models_payload(rnd + 1)}
+            payload = models_payload(self.run, self.globals, rnd + 1)
+            self.best = {"score": score, "round": rnd + 1, "payload": payload}
         return score
 
     def _train_client(self, rnd: int, client: ClientData, gen) -> ClientStats:
@@ -251,7 +217,7 @@ class RoundLoop:
         images, maps = views(
             client.images, [client.masks, client.box_masks], self.run.crop_size, self.run.flips, gen
         )
-        with self._autocast():  # pseudo-label passes at the training precision
+        with self.autocast():  # pseudo-label passes at the training precision
             job: LocalJob | None = self.strategy.local_job(rnd, client, images, maps, group_models)
         if job is None:
             return ClientStats(0, math.nan, client.n_train, math.nan)
@@ -259,9 +225,9 @@ class RoundLoop:
         for s, (model, opt) in enumerate(
             zip(self.local[client.name], self.optims[client.name], strict=True)
         ):
-            _copy_weights(model, group_models[s])
+            copy_weights(model, group_models[s])
             target = None if job.targets is None else job.targets[s]
-            mean_loss = self._local_epochs(model, opt, job, target, group_models[s], gen)
+            mean_loss = self.local_train(model, opt, job, target, group_models[s], gen)
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
                     f"round {rnd + 1}, client {client.name!r}, stream {s + 1}: local loss is "
@@ -272,54 +238,27 @@ class RoundLoop:
         loss2 = losses[1] if len(losses) > 1 else math.nan
         return ClientStats(job.n_samples, losses[0], client.n_train, loss2)
 
-    def _local_epochs(self, model, opt, job: LocalJob, target, global_model, gen) -> float:
-        """Train ``local_epochs`` epochs; mean task loss of the last epoch (one host sync)."""
+    def local_train(self, model, opt, job: LocalJob, target, global_model, gen) -> float:
+        """Train ``local_epochs`` epochs of the strategy's ``local_loss`` on ``job`` (one
+        stream's ``target``); the mean task loss of the last epoch (one host sync)."""
         n, bs = job.images.shape[0], self.run.batch_size
-        mu = self.strategy.proximal_mu
-        anchor = [p.detach().clone() for p in global_model.parameters()] if mu > 0 else None
+        global_params = [p.detach() for p in global_model.parameters()]
         for _ in range(self.run.local_epochs):
             total = torch.zeros((), device=self.device)
             order = torch.randperm(n, generator=gen).to(self.device)
             for start in range(0, n, bs):
                 idx = order[start : start + bs]
                 x = job.images[idx].float().div_(255)
-                with self._autocast():
-                    if job.loss == "self_training":
-                        loss = self._self_training_loss(model, x, gen)
-                    else:
-                        probs = torch.sigmoid(model(x).float())
-                        if self.run.classes:  # soft Dice per class channel, then the mean
-                            per_class = soft_dice_per_class(
-                                probs, target[idx], over=self.run.class_dice
-                            )
-                            loss = per_class.mean()
-                        else:
-                            loss = soft_dice_loss(probs, target[idx].unsqueeze(1))
-                task_loss = loss
-                if anchor is not None:
-                    loss = loss + proximal_term(model, anchor, mu)
+                batch_target = None if target is None else target[idx]
+                with self.autocast():
+                    loss, task_loss = self.strategy.local_loss(
+                        model, x, batch_target, global_params, gen
+                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total += task_loss.detach() * idx.numel()
         return float(total / n)
-
-    def _self_training_loss(self, model, x, gen):
-        """FedST: BCE of the prediction on a gamma-shifted view against confident own labels."""
-        with torch.no_grad():
-            teacher = torch.sigmoid(model(x).float())
-        gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
-        # x ** gamma keeps black pixels black (0 ** gamma = 0 for gamma > 0); x needs no grad.
-        student_logits = model(gamma_shift(x, gamma)).float()
-        if self.run.classes:  # every class channel is one binary map
-            student_logits, teacher = student_logits.flatten(0, 1), teacher.flatten(0, 1)
-        return confident_bce(student_logits, teacher, self.run.confidence)
-
-    def _autocast(self):
-        dtype = autocast_dtype(self.run.precision, self.device)
-        if dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=dtype)
 
     @torch.inference_mode()
     def _validate(self) -> dict[str, float]:
@@ -327,8 +266,8 @@ class RoundLoop:
         scores = {}
         for data in self.selection:
             model = self.globals[self.strategy.group(data.name)][0]
-            with self._autocast():
-                if self.run.classes:
+            with self.autocast():
+                if self.run.classes:  # per image, the mean over classes of Dice
                     preds = predict_channels(model, data.images)
                     dice = mean_class_dice(preds, data.masks, len(self.run.classes))
                 else:
@@ -336,32 +275,12 @@ class RoundLoop:
             scores[data.name] = float(dice.mean())
         return scores
 
-    # ------------------------------------------------------------------ checkpoints
-    def _models_payload(self, rnd: int) -> dict:
-        models = {}
-        for group, streams in self.globals.items():
-            for s, m in enumerate(streams):
-                key = group if s == 0 else f"{group}#stream{s + 1}"
-                models[key] = {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
-        return {"config": self.run.to_dict(), "round": rnd, "models": models}
-
-    def _state(self, next_round: int) -> dict:
-        payload = self._models_payload(next_round)
-        payload["optimizers"] = {
-            c: [_to_cpu(o.state_dict()) for o in opts] for c, opts in self.optims.items()
-        }
-        payload["history"] = list(self.history)
-        payload["best"] = dict(self.best)
-        return payload
-
     def _maybe_resume(self) -> None:
         path = self.out_dir / "resume.pt"
         if not path.exists():
             return
         state = load_checkpoint(path, self.run)
-        for key, sd in state["models"].items():
-            group, _, stream = key.partition("#stream")
-            self.globals[group][int(stream or 1) - 1].load_state_dict(sd)
+        restore_models(self.globals, state["models"])
         for c, opts in self.optims.items():
             for opt, sd in zip(opts, state["optimizers"][c], strict=True):
                 opt.load_state_dict(sd)
@@ -370,49 +289,14 @@ class RoundLoop:
         self.start_round = int(state["round"])
         log.info("resumed from %s at round %d", path, self.start_round)
 
-    def _write_outputs(self) -> None:
-        save_checkpoint(self.out_dir / "final.pt", self._models_payload(self.run.rounds))
-        save_checkpoint(self.out_dir / "best.pt", self.best["payload"])
-        tmp = self.out_dir / "history.csv.tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for row in self.history:
-                writer.writerow({k: _fmt(v) for k, v in row.items()})
-        tmp.replace(self.out_dir / "history.csv")
-        meta = {
-            **self.run.to_dict(),
-            "best_round": self.best["round"],
-            "runtime": runtime_record(self.run, self.device),
-        }
-        (self.out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-        (self.out_dir / "resume.pt").unlink(missing_ok=True)
 
-
-def gamma_shift(x: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-    """FedST's intensity view ``x ** gamma`` of images in [0, 1], one gamma per image."""
-    return x.pow(gamma)
-
-
-def batch_dice_scores(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-image Dice of bool maps (N, H, W): 2|P&T| / (|P| + |T|); both empty -> 1."""
-    inter = (pred & target).flatten(1).sum(1).float()
-    total = (pred.flatten(1).sum(1) + target.flatten(1).sum(1)).float()
-    return torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.ones_like(total))
-
-
-def _round_seed(seed: int, rnd: int) -> int:
+def round_seed(seed: int, rnd: int) -> int:
+    """Seed of round ``rnd``'s generator: every random draw of a round comes from it."""
     return (seed * 1_000_003 + rnd * 7919 + 12345) % (2**63 - 1)
 
 
-def _fmt(value):
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6f}"
-    return value
-
-
 @torch.no_grad()
-def _copy_weights(dst: torch.nn.Module, src: torch.nn.Module) -> None:
+def copy_weights(dst: torch.nn.Module, src: torch.nn.Module) -> None:
     """``dst.load_state_dict(src.state_dict())`` for two models of one architecture, in one
     foreach copy (the state-dict round trip cost about 2% of a demo round)."""
     dst_t = [*dst.parameters(), *dst.buffers()]
@@ -420,13 +304,3 @@ def _copy_weights(dst: torch.nn.Module, src: torch.nn.Module) -> None:
     if len(dst_t) != len(src_t):
         raise ValueError(f"models differ: {len(dst_t)} vs {len(src_t)} tensors")
     torch._foreach_copy_(dst_t, src_t)
-
-
-def _to_cpu(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().clone()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_cpu(v) for v in obj]
-    return obj

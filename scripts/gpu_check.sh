@@ -32,7 +32,7 @@ else
   DEVICE=cuda
   SCALE=1
   PAPER=()     # paper size: 224 crops of 256, width 64, levels 5, batch 16, clients 48,40,16
-  BREAST=(--clients 516,449,130)  # the breast federation's training sizes (FEDMIX_SPEC)
+  BREAST=(--clients 516,449,130)  # the breast federation's training sizes (docs/method.md)
   COMPARE=()   # the --small preset, clients 24,20,16
   INFO=(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv)
 fi

@@ -38,12 +38,12 @@ def test_defaults_are_filled_without_touching_the_input():
     config = validate_config(minimal)
     assert minimal == before
     assert config["seeds"] == [0, 1, 2] and config["runtime"] == {"device": "auto", "gpu_slots": 0}
-    assert config["training"]["rounds"] == 64 and config["training"]["model"] == {
-        "width": 8,
-        "levels": 3,
-    }
+    assert config["training"]["rounds"] == 64
     assert config["tasks"]["synthetic-skin"]["split"]["mode"] == "grouped"
-    assert config["tasks"]["synthetic-skin"]["hyper"]["fedst"]["warmup_fraction"] == 0.5
+    # Method and network defaults come from their dataclasses when a run is resolved.
+    run = resolve_run(config, "synthetic-skin", "fedst", "U-U-L-U", 0)
+    assert run.model.to_dict() == {"network": "unet", "width": 8, "levels": 3}
+    assert run.params.warmup_fraction == 0.5
 
 
 @pytest.mark.parametrize(
@@ -108,8 +108,8 @@ def test_fedrgd_inherits_fedst_settings_but_keeps_its_own_weight():
     config = validate_config(_broken(edit))
     fedrgd = resolve_run(config, "synthetic-breast", "fedrgd", "U-U-L", 0)
     fedst = resolve_run(config, "synthetic-breast", "fedst", "U-U-L", 0)
-    assert fedrgd.warmup_fraction == fedst.warmup_fraction == 0.3
-    assert fedrgd.labelled_weight == 0.5 and fedst.labelled_weight == 0.9
+    assert fedrgd.params.warmup_fraction == fedst.params.warmup_fraction == 0.3
+    assert fedrgd.params.labelled_weight == 0.5 and fedst.params.labelled_weight == 0.9
 
 
 def test_numbers_given_as_text_get_a_hint_about_configfile():
@@ -147,4 +147,4 @@ def test_paper_ablation_without_selection_turns_off_both_thresholds():
     for config in (paper, validate_config(DEFAULT)):
         task = next(iter(config["tasks"]))
         run = resolve_run(config, task, "fedmix-no-selection", "I-B-L", 0)
-        assert (run.tau, run.box_tau) == (0.0, 0.0)
+        assert (run.params.tau, run.params.box_tau) == (0.0, 0.0)

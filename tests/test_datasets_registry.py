@@ -48,8 +48,9 @@ def paper():
 def test_paper_config_holds_the_paper_hyper_parameters(paper):
     run = resolve_run(paper, "skin", "fedmix-tmi", "B-B-L-B", 2)
     assert (run.rounds, run.batch_size, run.image_size, run.crop_size) == (300, 16, 256, 224)
-    assert (run.width, run.levels, run.lam, run.beta, run.tau) == (64, 5, 10.0, 3.0, 0.9)
-    assert resolve_run(paper, "breast", "fedmix-tmi", "I-B-L", 0).beta == 1.5
+    assert (run.model.params.width, run.model.params.levels) == (64, 5)
+    assert (run.params.lambda_, run.params.beta, run.params.tau) == (10.0, 3.0, 0.9)
+    assert resolve_run(paper, "breast", "fedmix-tmi", "I-B-L", 0).params.beta == 1.5
     assert paper["seeds"] == [0, 1, 2] and paper["datasets"]["accept_licences"] == []
     assert {t["task"] for t in paper["tables"].values()} == {"breast", "skin", "retouch"}
     assert paper["tasks"]["breast"]["source"] == "breast"

@@ -15,7 +15,9 @@ import pytest
 import torch
 from tinyfed import tiny_run
 
-from fedmix import naive, train
+from fedmix import devices, train
+from fedmix.bench.compare import compare_paths
+from fedmix.bench.naive import PlainLoop
 from fedmix.devices import configure_cuda
 from fedmix.losses import soft_dice_loss
 from fedmix.model import UNet
@@ -24,14 +26,14 @@ CUDA, CPU = torch.device("cuda"), torch.device("cpu")
 
 
 def test_gpu_default_is_bf16_channels_last_and_cpu_default_is_fp32():
-    assert train.autocast_dtype("auto", CUDA) is torch.bfloat16
-    assert train.autocast_dtype("auto", torch.device("cuda:1")) is torch.bfloat16
-    assert train.autocast_dtype("auto", CPU) is None
-    assert train.autocast_dtype("fp32", CUDA) is None  # the documented fallback
-    assert train.autocast_dtype("bf16", CPU) is torch.bfloat16
-    assert train.uses_channels_last(CUDA) and not train.uses_channels_last(CPU)
+    assert devices.autocast_dtype("auto", CUDA) is torch.bfloat16
+    assert devices.autocast_dtype("auto", torch.device("cuda:1")) is torch.bfloat16
+    assert devices.autocast_dtype("auto", CPU) is None
+    assert devices.autocast_dtype("fp32", CUDA) is None  # the documented fallback
+    assert devices.autocast_dtype("bf16", CPU) is torch.bfloat16
+    assert devices.uses_channels_last(CUDA) and not devices.uses_channels_last(CPU)
     with pytest.raises(ValueError, match="'fp16'.*auto, fp32, bf16"):
-        train.autocast_dtype("fp16", CUDA)
+        devices.autocast_dtype("fp16", CUDA)
 
 
 def _round_losses(loop, rounds):
@@ -92,7 +94,7 @@ def test_bf16_fast_path_stays_within_bf16_tolerance_of_plain_fp32(
     run = tiny_run(setting=setting, rounds=2, batch_size=3, precision="bf16", **overrides)
     torch.set_num_threads(1)
     fast = train.RoundLoop(run, tr, val, tmp_path / "fast", CPU)
-    rows = naive.compare_paths(fast, naive.PlainLoop.alongside(fast), rounds=2)  # plain: fp32
+    rows = compare_paths(fast, PlainLoop.alongside(fast), rounds=2)  # plain: fp32
     steps: dict[str, int] = {}
     for row in rows:
         assert row["n_fast"] == row["n_plain"]  # tau = 0 / fully labelled: no threshold to flip
@@ -113,7 +115,7 @@ def test_compiled_unet_computes_the_eager_losses(tmp_path, tiny_task):
     losses = {}
     for compiled in (False, True):
         run = tiny_run(setting="I-B-L", rounds=2, batch_size=5, tau=0.0, compile=compiled)
-        train.deterministic_cpu(compiled)
+        devices.deterministic_cpu(compiled)
         counters.clear()
         loop = train.RoundLoop(run, tr, val, tmp_path / f"c{compiled}", CPU)
         losses[compiled] = _round_losses(loop, 2)

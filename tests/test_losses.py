@@ -43,7 +43,7 @@ def test_confident_bce_uses_only_confident_pixels():
 
 def test_confident_bce_without_confident_pixel_is_zero_with_graph():
     logits = torch.full((1, 1, 2, 2), -0.8, requires_grad=True)
-    loss = confident_bce(logits, torch.full((1, 1, 2, 2), 0.5))
+    loss = confident_bce(logits, torch.full((1, 1, 2, 2), 0.5), confidence=0.9)
     assert loss.item() == 0.0
     loss.backward()
     assert torch.count_nonzero(logits.grad) == 0
@@ -55,7 +55,7 @@ def test_confident_bce_saturated_student_has_finite_gradient():
     # sigmoid(-200) underflows to 0 in float32: log(p) would be -inf and its gradient NaN
     logits = torch.tensor([[[-200.0, 200.0, 0.0]]], requires_grad=True)
     teacher = torch.tensor([[[0.99, 0.01, 0.5]]])  # labels 1, 0, ignored
-    loss = confident_bce(logits, teacher)
+    loss = confident_bce(logits, teacher, confidence=0.9)
     loss.backward()
     assert loss.item() == pytest.approx(200.0, rel=1e-4)  # mean of two losses of 200
     assert torch.isfinite(logits.grad).all()

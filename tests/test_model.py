@@ -22,7 +22,7 @@ def test_parameter_count_matches_paper_network():
 
 
 def test_encoder_widths_are_capped_at_eight_times_width():
-    model = UNet(width=64, levels=5)
+    model = UNet(1, width=64, levels=5)
     outs = [block[3].out_channels for block in model.encoder]
     assert outs == [64, 128, 256, 512, 512]
     dec = [
@@ -34,12 +34,12 @@ def test_encoder_widths_are_capped_at_eight_times_width():
 
 @pytest.mark.parametrize(("levels", "shape"), [(3, (2, 1, 8, 12)), (4, (1, 1, 16, 24))])
 def test_output_shape_is_one_logit_channel(levels, shape):
-    model = UNet(width=4, levels=levels)
+    model = UNet(1, width=4, levels=levels)
     assert model(torch.rand(shape)).shape == (shape[0], 1, *shape[2:])
 
 
 def test_channels_last_gives_same_output():
-    model = UNet(width=4, levels=3).eval()
+    model = UNet(1, width=4, levels=3).eval()
     x = torch.rand(2, 1, 8, 8)
     ref = model(x)
     cl = model.to(memory_format=torch.channels_last)
@@ -49,12 +49,12 @@ def test_channels_last_gives_same_output():
 
 def test_input_size_not_divisible_raises_naming_shape():
     with pytest.raises(ValueError, match=r"\(1, 1, 10, 8\)"):
-        UNet(width=4, levels=3)(torch.rand(1, 1, 10, 8))
+        UNet(1, width=4, levels=3)(torch.rand(1, 1, 10, 8))
 
 
 def test_xavier_init_zero_bias_and_groupnorm_halves():
     torch.manual_seed(0)
-    model = UNet(width=8, levels=3)
+    model = UNet(1, width=8, levels=3)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     for conv in convs:
         assert torch.count_nonzero(conv.bias) == 0
@@ -74,7 +74,7 @@ def test_xavier_init_zero_bias_and_groupnorm_halves():
 @pytest.mark.parametrize("kwargs", [{"width": 3}, {"levels": 1}, {"in_channels": 0}])
 def test_bad_construction_raises(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
-        UNet(**kwargs)
+        UNet(**({"in_channels": 1, "width": 4, "levels": 2} | kwargs))
 
 
 @pytest.mark.parametrize(("n_in", "n_out"), [(4, 8), (5, 10), (3, 7), (1, 4), (6, 6)])

@@ -16,6 +16,13 @@ from fedmix.multiclass import class_metrics, select_pseudo_labels_per_class, sof
 from fedmix.pseudo import select_pseudo_labels
 
 EPS = 1e-4
+RULES = {"variant": "tmi", "tau": 0.9, "box_tau": 0.5, "box_refinement": True}
+RULES["use_image_labels"] = True
+
+
+def select(p1, p2, **kw):
+    """The per-class selection with the method's default rules, overridden by ``kw``."""
+    return select_pseudo_labels_per_class(p1, p2, **{**RULES, **kw})
 
 
 def _mask():
@@ -94,7 +101,7 @@ def test_image_level_absent_class_is_zeroed_and_passes():
     # class 3 absent and empty.
     p1 = _channels(FOUR, FOUR, [])
     p2 = _channels(FOUR, FOUR_SHIFTED, [])
-    lab1, lab2, keep, per_class = select_pseudo_labels_per_class(
+    lab1, lab2, keep, per_class = select(
         p1, p2, supervision="I", presence=torch.tensor([[1, 0, 0]]), tau=0.9
     )
     assert per_class.tolist() == [[True, True, True]] and keep.tolist() == [True]
@@ -104,7 +111,7 @@ def test_image_level_absent_class_is_zeroed_and_passes():
 def test_image_level_present_class_empty_in_both_maps_is_rejected():
     p1 = _channels(FOUR, [], [])
     p2 = _channels(FOUR, [], [])
-    _, _, keep, per_class = select_pseudo_labels_per_class(
+    _, _, keep, per_class = select(
         p1, p2, supervision="I", presence=torch.tensor([[1, 1, 0]]), tau=0.9
     )
     assert per_class.tolist() == [[True, False, True]] and keep.tolist() == [False]
@@ -113,10 +120,10 @@ def test_image_level_present_class_empty_in_both_maps_is_rejected():
 def test_unlabelled_class_empty_in_both_maps_passes_but_disagreement_fails():
     p1 = _channels(FOUR, [], FOUR)
     p2 = _channels(FOUR, [], FOUR_SHIFTED)
-    _, _, keep, per_class = select_pseudo_labels_per_class(p1, p2, supervision="U", tau=0.9)
+    _, _, keep, per_class = select(p1, p2, supervision="U", tau=0.9)
     # class 3: Dice (2*3 + eps) / (8 + eps) = 0.75 < 0.9; classes 1, 2 agree (empty pair: 1)
     assert per_class.tolist() == [[True, True, False]] and keep.tolist() == [False]
-    _, _, keep, _ = select_pseudo_labels_per_class(p1, p2, supervision="U", tau=0.7)
+    _, _, keep, _ = select(p1, p2, supervision="U", tau=0.7)
     assert keep.tolist() == [True]
 
 
@@ -129,13 +136,13 @@ def test_box_tests_per_class_and_empty_box_passes():
     # refinement: Dice(P1, box) = eps / (1 + eps) < 0.5, the class fails.
     p1 = _channels(FOUR + [(3, 3)], FOUR, [])
     p2 = _channels(FOUR, [(2, 2)], [])
-    lab1, lab2, keep, per_class = select_pseudo_labels_per_class(
+    lab1, lab2, keep, per_class = select(
         p1, p2, supervision="B", box_masks=boxes, tau=0.9, box_tau=0.5
     )
     assert per_class.tolist() == [[True, True, False]] and keep.tolist() == [False]
     assert lab2[0, 0].sum() == 4 and not lab2[0, 1].any() and not lab1[0, 1].any()
     boxes_ok = _channels(box1, [], [])
-    _, _, keep, per_class = select_pseudo_labels_per_class(
+    _, _, keep, per_class = select(
         p1, p2, supervision="B", box_masks=boxes_ok, tau=0.9, box_tau=0.5
     )
     assert per_class.tolist() == [[True, True, True]] and keep.tolist() == [True]
@@ -147,11 +154,9 @@ def test_one_class_selection_equals_the_binary_function():
     p2 = p1 ^ (torch.rand(8, 5, 5, generator=gen) > 0.9)
     box = torch.rand(8, 5, 5, generator=gen) > 0.3
     for sup, extra in (("U", {}), ("B", {"box_masks": box})):
-        b1, b2, bkeep = select_pseudo_labels(p1, p2, supervision=sup, **extra)
+        b1, b2, bkeep = select_pseudo_labels(p1, p2, supervision=sup, **RULES, **extra)
         extra_mc = {k: v[:, None] for k, v in extra.items()}
-        m1, m2, mkeep, _ = select_pseudo_labels_per_class(
-            p1[:, None], p2[:, None], supervision=sup, **extra_mc
-        )
+        m1, m2, mkeep, _ = select(p1[:, None], p2[:, None], supervision=sup, **extra_mc)
         assert torch.equal(m1[:, 0], b1) and torch.equal(m2[:, 0], b2)
         assert torch.equal(mkeep, bkeep)
 

@@ -10,11 +10,12 @@ import pytest
 import torch
 from tinyfed import tiny_run
 
-from fedmix import strategies, train
+from fedmix import train
 from fedmix.data.degrade import degrade_file, holdout_file
 from fedmix.data.oct import generate_oct_client
 from fedmix.evaluate import evaluate_checkpoint
 from fedmix.io import write_h5
+from fedmix.methods import fedmix as fedmix_method
 from fedmix.report.tables import build_table, table_columns
 
 CLIENTS = ("cirrus", "topcon", "spectralis")
@@ -58,22 +59,22 @@ def _run(**overrides):
         crop_size=16,
         flips=False,
         rounds=2,
-        tau=0.0,
-        box_tau=0.0,
     )
+    if overrides.get("algorithm", "fedmix") == "fedmix":
+        base.update(tau=0.0, box_tau=0.0)  # no selection: every path gets samples
     return tiny_run(**{**base, **overrides})
 
 
 def test_fedmix_selects_per_class_and_weak_clients_see_no_masks(tmp_path, oct_files, monkeypatch):
     tr, val, _ = oct_files("I-B-L")
     seen = []
-    real = strategies.select_pseudo_labels_per_class
+    real = fedmix_method.select_pseudo_labels_per_class
 
     def spy(p1, p2, **kw):
         seen.append((kw["supervision"], p1.shape, kw["box_masks"], kw["presence"]))
         return real(p1, p2, **kw)
 
-    monkeypatch.setattr(strategies, "select_pseudo_labels_per_class", spy)
+    monkeypatch.setattr(fedmix_method, "select_pseudo_labels_per_class", spy)
     train.train_run(_run(), tr, val, tmp_path / "run")
     letters = {s for s, *_ in seen}
     assert letters == {"I", "B"}

@@ -1,7 +1,24 @@
 import pytest
 import torch
 
-from fedmix.pseudo import batch_dice, select_pseudo_labels
+from fedmix.methods import FedMixParams
+from fedmix.pseudo import batch_dice
+from fedmix.pseudo import select_pseudo_labels as _select
+
+# FedMix's defaults (tmi), so each test states only what it varies.
+_P = FedMixParams(variant="tmi")
+DEFAULTS = dict(
+    variant=_P.variant,
+    tau=_P.tau,
+    box_tau=_P.box_tau,
+    box_refinement=_P.box_refinement,
+    use_image_labels=_P.use_image_labels,
+)
+
+
+def select_pseudo_labels(p1, p2, **kwargs):
+    return _select(p1, p2, **(DEFAULTS | kwargs))
+
 
 H = W = 6
 

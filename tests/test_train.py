@@ -11,11 +11,14 @@ import pytest
 import torch
 from tinyfed import tiny_run
 
-from fedmix import strategies, train
+from fedmix import train
 from fedmix.aggregation import fedmix_weights
 from fedmix.checkpoint import CheckpointMismatchError, load_checkpoint
 from fedmix.clients import load_client
 from fedmix.io import HISTORY_COLUMNS, write_h5
+from fedmix.methods import FedMix, FedMixParams, base, make_strategy, strategy_class
+from fedmix.methods.fedst import gamma_shift
+from fedmix.params import ConfigError, build_params
 
 CASES = [
     ("local", "local", None, "L-L-L"),
@@ -46,7 +49,8 @@ def test_every_method_trains_and_writes_outputs(
         if algorithm in ("fedst", "fedrgd")
         else {}
     )
-    run = tiny_run(method=method, algorithm=algorithm, variant=variant, setting=setting, **extra)
+    extra |= {"variant": variant} if variant else {}
+    run = tiny_run(method=method, algorithm=algorithm, setting=setting, **extra)
     out = tmp_path / "run"
     train.train_run(run, tr, val, out)
 
@@ -90,7 +94,7 @@ def test_fedmix_history_lets_anyone_recompute_the_weights(tmp_path, tiny_task):
         this = [r for r in rows if r["round"] == rnd]
         n = [int(r["n_samples"]) for r in this]
         loss = [float(r["train_loss"]) if r["train_loss"] else 0.0 for r in this]
-        recomputed = fedmix_weights(n, loss, run.lam, run.beta)
+        recomputed = fedmix_weights(n, loss, run.params.lambda_, run.params.beta)
         assert np.allclose(recomputed, [float(r["weight"]) for r in this], atol=1e-6)
         # n_i of the L client is its training-set size
         assert this[2]["n_samples"] == this[2]["n_train"]
@@ -99,13 +103,13 @@ def test_fedmix_history_lets_anyone_recompute_the_weights(tmp_path, tiny_task):
 def test_weak_clients_never_see_masks(tmp_path, tiny_task, monkeypatch):
     tr, val, _ = tiny_task("I-B-L")
     seen = []
-    real = strategies.FedMix.local_job
+    real = FedMix.local_job
 
     def spy(self, rnd, client, images, maps, global_models):
         seen.append((client.supervision, maps[0] is None, client.masks is None))
         return real(self, rnd, client, images, maps, global_models)
 
-    monkeypatch.setattr(strategies.FedMix, "local_job", spy)
+    monkeypatch.setattr(FedMix, "local_job", spy)
     train.train_run(tiny_run(), tr, val, tmp_path)
     weak = [s for s in seen if s[0] != "L"]
     assert weak and all(no_map and no_mask for _, no_map, no_mask in weak)
@@ -179,7 +183,7 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, tiny_task, monkeypatc
 def test_nan_loss_stops_naming_round_client_stream(tmp_path, tiny_task, monkeypatch):
     tr, val, _ = tiny_task("I-B-L")
     run = tiny_run(rounds=4, checkpoint_every=1)
-    real_loss = train.soft_dice_loss
+    real_loss = base.soft_dice_loss
     calls = {"n": 0}
 
     def nan_in_round_3(probs, target, **kw):
@@ -194,7 +198,7 @@ def test_nan_loss_stops_naming_round_client_stream(tmp_path, tiny_task, monkeypa
         train_round["r"] = rnd
         return real_round(self, rnd)
 
-    monkeypatch.setattr(train, "soft_dice_loss", nan_in_round_3)
+    monkeypatch.setattr(base, "soft_dice_loss", nan_in_round_3)
     monkeypatch.setattr(train.RoundLoop, "round", tracking)
     with pytest.raises(train.NonFiniteLossError, match=r"round 3, client '\w', stream 1"):
         train.train_run(run, tr, val, tmp_path)
@@ -203,12 +207,12 @@ def test_nan_loss_stops_naming_round_client_stream(tmp_path, tiny_task, monkeypa
 
 
 def test_unknown_algorithm_and_bad_letters_are_refused():
-    with pytest.raises(ValueError, match="valid"):
-        strategies.make_strategy(tiny_run(algorithm="fedfoo"))
-    with pytest.raises(ValueError, match="variant"):
-        strategies.make_strategy(tiny_run(variant="v3"))
+    with pytest.raises(ConfigError, match="unknown algorithm 'fedfoo'.*built-in"):
+        strategy_class("fedfoo")
+    with pytest.raises(ConfigError, match=r"'variant'\] = 'v3'.*one of \['tmi', 'arxiv'\]"):
+        build_params(FedMixParams, {"variant": "v3"}, "m")
     with pytest.raises(ValueError, match=r"supervision letters \['L', 'U'\]"):
-        strategies.make_strategy(tiny_run(algorithm="fedavg", setting="I-B-L"))
+        make_strategy(tiny_run(algorithm="fedavg", setting="I-B-L"))
 
 
 @pytest.mark.parametrize(("scope", "best"), [("labelled", 2), ("all", 1)])
@@ -233,6 +237,6 @@ def test_best_checkpoint_is_chosen_on_the_scoped_clients_masks(
 def test_fedst_gamma_view_keeps_black_black_and_white_white():
     x = torch.tensor([0.0, 0.25, 1.0]).view(1, 1, 1, 3).repeat(2, 1, 1, 1)
     gamma = torch.tensor([0.2, 2.0]).view(2, 1, 1, 1)
-    out = train.gamma_shift(x, gamma)
+    out = gamma_shift(x, gamma)
     torch.testing.assert_close(out[0, 0, 0], torch.tensor([0.0, 0.25**0.2, 1.0]))
     torch.testing.assert_close(out[1, 0, 0], torch.tensor([0.0, 0.0625, 1.0]))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from fedmix.config import RunConfig
 from fedmix.io import SUPERVISION_FIELDS, write_h5
+from fedmix.methods import strategy_class
+from fedmix.networks import model_spec
+from fedmix.params import build_params
 
 CLIENTS = ("a", "b", "c")
 
@@ -67,6 +72,13 @@ def write_tiny_task(root, setting="I-B-L", n=(10, 8, 6), size=16, n_eval=4, seed
 
 
 def tiny_run(**overrides) -> RunConfig:
+    """A RunConfig of the tiny federation. Keyword arguments that are not RunConfig fields are
+    the method's parameters by their config keys (``tau=0.0``; ``lambda`` via ``**{...}``),
+    except ``width`` and ``levels`` of the U-Net."""
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    run_keys = {k: v for k, v in overrides.items() if k in fields}
+    net = {k: overrides.pop(k) for k in ("width", "levels") if k in overrides}
+    params = {k: v for k, v in overrides.items() if k not in fields}
     base = dict(
         task="tiny",
         method="fedmix-tmi",
@@ -85,17 +97,19 @@ def tiny_run(**overrides) -> RunConfig:
         flips=True,
         lr=1e-2,
         weight_decay=1e-4,
-        width=4,
-        levels=2,
         selection="validation",
+        selection_clients="labelled",
         checkpoint_every=2,
         precision="fp32",
-        variant="tmi",
-        lam=10.0,
-        beta=1.5,
-        tau=0.5,
+        compile=False,
+        model=model_spec({"width": 4, "levels": 2} | net, "tiny"),
+        classes=(),
+        class_dice="batch",
     )
-    base.update(overrides)
+    base.update(run_keys)
     if "setting" in overrides and "supervision" not in overrides:
         base["supervision"] = tuple(overrides["setting"].split("-"))
-    return RunConfig(**base)
+    if base["algorithm"] == "fedmix":
+        params = {"variant": "tmi", "beta": 1.5, "tau": 0.5, **params}
+    cls = strategy_class(base["algorithm"]).Params
+    return RunConfig(**base, params=build_params(cls, params, "tiny_run"))

@@ -1,6 +1,6 @@
 """What every real dataset is, where it comes from, how to check it, and who to credit.
 
-Facts come from each dataset's own page (see ``shared/DATASETS.md`` of the project). A dataset is
+Facts come from each dataset's own page (linked in each entry's ``homepage``). A dataset is
 either ``automatic`` (every file has a URL and a hash;
 :func:`fedmix.datasets.download.fetch_dataset` fetches it once its licence is accepted in the
 config) or ``request-only`` (the user obtains it under a signed agreement and places the folder;

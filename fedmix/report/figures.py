@@ -28,8 +28,8 @@ __all__ = [
 ]
 
 Paths = Sequence[str | os.PathLike]
-PARAM_NAMES = {"lam": "lambda (weight of the loss term)", "beta": "beta (exponent on the loss)"}
-PARAM_TITLES = {"lam": "sensitivity to lambda", "beta": "sensitivity to beta"}
+PARAM_NAMES = {"lambda": "lambda (weight of the loss term)", "beta": "beta (exponent on the loss)"}
+PARAM_TITLES = {"lambda": "sensitivity to lambda", "beta": "sensitivity to beta"}
 
 
 def save_figure(fig: Figure, out_png: str | os.PathLike, out_pdf: str | os.PathLike) -> Figure:
@@ -145,16 +145,19 @@ def plot_val_dice(runs: Mapping[str, Paths], out_png, out_pdf, title: str = "") 
 
 
 def sensitivity_points(run_dirs: Paths, base_method: str) -> dict[str, list[tuple]]:
-    """Test Dice (mean over clients) against lam and beta, from one-parameter sweeps.
+    """Test Dice (mean over clients) against lambda and beta, from one-parameter sweeps.
 
     A run belongs to the sweep of ``p`` (lam or beta) when its config equals the config of
-    ``base_method`` in every key except ``p``, ``method`` and ``seed``. Returns
+    ``base_method`` in every key (its parameters included) except ``p``, ``method`` and
+    ``seed``. Returns
     ``{p: [(value, mean over seeds, std over seeds, is_base), ...]}`` sorted by value, only for
     parameters with at least two values.
     """
     configs, dice = {}, {}
     for run in run_dirs:
         cfg = read_run_config(run)
+        params = cfg.pop("params", {})  # the method's parameters, compared key by key
+        cfg = {**cfg, **params}
         rows = read_csv_rows(Path(run) / "eval_best_clients.csv", ("client", "dice"))
         configs.setdefault(cfg["method"], cfg)
         dice.setdefault(cfg["method"], []).append(np.mean([float(r["dice"]) for r in rows]))
@@ -193,7 +196,7 @@ def plot_sensitivity(run_dirs: Paths, base_method: str, out_png, out_pdf, title=
         x, mean, std, is_base = (np.asarray(v) for v in zip(*pts, strict=True))
         ax.errorbar(x, mean, yerr=std, marker="o", capsize=3, label="sweep")
         ax.plot(x[is_base], mean[is_base], "r*", ms=12, label=f"default ({base_method})")
-        if p == "lam":
+        if p == "lambda":
             ax.set_xscale("symlog", linthresh=1.0)
         ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set(xlabel=PARAM_NAMES[p], ylabel="test Dice (mean over clients)", title=PARAM_TITLES[p])

@@ -2,7 +2,8 @@
 
 Both read pipeline HDF5 files (layout in :mod:`fedmix.io`): images uint8 (N, C, H, W) shown as
 their first channel, masks uint8 (N, H, W). Overlays also read checkpoints
-``{"config": run dict, "round": int, "models": {"global" | "client:<name>": state_dict}}``.
+``{"config": run dict, "round": int, "models": {key: state_dict}}`` (keys:
+:mod:`fedmix.model_keys`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from matplotlib.patches import Rectangle
 from fedmix.data.degrade import mask_to_box
 from fedmix.io import DIAGNOSIS_NAMES, read_h5
 from fedmix.model import predict_binary
+from fedmix.model_keys import serving_key
 from fedmix.report.figures import save_figure
 
 __all__ = [
@@ -150,12 +152,12 @@ def _gallery_classes(axes, mask: np.ndarray, classes: list[str]) -> None:
 
 
 def default_build_model(config: dict) -> torch.nn.Module:
-    """The run's network: ``fedmix.model.UNet(channels, width, levels, K)`` from its config
-    (one output channel per class of a multi-class task)."""
-    from fedmix.model import UNet
+    """The run's network (``config["model"]``, :mod:`fedmix.networks`) from its config, with
+    one output channel per class of a multi-class task."""
+    from fedmix.networks import build_network, model_spec
 
-    out = max(1, len(config.get("classes", ())))
-    return UNet(config["channels"], config["width"], config["levels"], out)
+    spec = model_spec(config["model"], "checkpoint config")
+    return build_network(spec, config["channels"], max(1, len(config.get("classes", ()))))
 
 
 def predict_masks(
@@ -166,18 +168,17 @@ def predict_masks(
 ) -> np.ndarray:
     """Binary prediction (N, H, W) = [sigmoid(model(images / 255)) > 0.5] of a checkpoint.
 
-    Uses ``models["global"]``, or ``models["client:<client>"]`` for local learning. ``images``
-    is uint8 (N, C, H, W). A multi-class model gives a class-index map instead: at each pixel
-    ``1 + argmax_k logit_k`` where some channel is above 0.5, else 0 (for display).
+    Uses the model that serves ``client`` (:func:`fedmix.model_keys.serving_key`: its own
+    under local learning, else global stream 1). ``images`` is uint8 (N, C, H, W). A
+    multi-class model gives a class-index map instead: at each pixel ``1 + argmax_k logit_k``
+    where some channel is above 0.5, else 0 (for display).
     """
     ckpt = torch.load(checkpoint, weights_only=True, map_location="cpu")
     models = ckpt["models"]
-    key = "global" if "global" in models else f"client:{client}"
-    if key not in models:
-        raise ValueError(
-            f"{checkpoint}: no model 'global' or {key!r}; it holds {sorted(models)}. "
-            "Rebuild the run."
-        )
+    try:
+        key = serving_key(models, client)
+    except KeyError as err:
+        raise ValueError(f"{checkpoint}: {err.args[0]}") from None
     model = build_model(ckpt["config"])
     model.load_state_dict(models[key])
     batch = torch.from_numpy(np.asarray(images))

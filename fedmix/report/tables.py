@@ -154,7 +154,9 @@ def summarize_row(
             v.append([float(by_client[c][k]) for c in clients])
     out = {"label": row.get("label", row["method"]), "method": row["method"]}
     out["setting"] = row["setting"]
-    out["variant"] = _single(per_seed, lambda r, cfg: cfg.get("variant") or "", "variant", row)
+    out["variant"] = _single(
+        per_seed, lambda r, cfg: cfg.get("params", {}).get("variant") or "", "variant", row
+    )
     for m in metrics:
         x = np.asarray(values[m])  # (S, C)
         mean, std = mean_std(x)

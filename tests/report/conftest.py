@@ -40,18 +40,20 @@ def write_run(
         "supervision": setting.split("-"),
         "data": "synthetic (toy)",
         "rounds": 10,
-        "variant": "tmi" if method.startswith("fedmix") else None,
-        "lam": 10.0,
-        "beta": 1.5,
-        "tau": 0.9,
+        "params": (
+            {"variant": "tmi", "lambda": 10.0, "beta": 1.5, "tau": 0.9}
+            if method.startswith("fedmix")
+            else {}
+        ),
         "selection": selection,
         "channels": 1,
-        "width": 4,
-        "levels": 2,
+        "model": {"network": "unet", "width": 4, "levels": 2},
         "selection_clients": "labelled" if selection == "validation" else "all",
         "runtime": {"device": "cpu", "precision": "fp32", "compiled": False},
     }
-    cfg.update(config or {})
+    config = dict(config or {})
+    cfg["params"] = {**cfg["params"], **config.pop("params", {})}
+    cfg.update(config)
     (run / "config.json").write_text(json.dumps(cfg))
     # The final-round model scores FINAL_DICE_DROP lower Dice than the validation-selected one.
     for which, drop, rnd in (("best", 0.0, best_round), ("final", FINAL_DICE_DROP, cfg["rounds"])):

@@ -101,25 +101,26 @@ def _sweep_tree(tmp_path, fake_run):
     runs = []
     sweep = {
         "fedmix-tmi": {},
-        "lam0": {"lam": 0.0},
-        "lam100": {"lam": 100.0},
+        "lam0": {"lambda": 0.0},
+        "lam100": {"lambda": 100.0},
         "beta3": {"beta": 3.0},
     }
-    sweep["other"] = {"lam": 0.0, "tau": 0.0}  # changes two things: in no sweep
+    sweep["other"] = {"lambda": 0.0, "tau": 0.0}  # changes two things: in no sweep
     for k, (method, cfg) in enumerate(sweep.items()):
         for seed in (0, 1):
             dice = 0.5 + 0.1 * k + 0.02 * seed
             metrics = {c: {"dice": dice} for c in CLIENTS}
-            cfg = {"algorithm": "fedmix", "variant": "tmi", **cfg}
+            params = {"variant": "tmi", "lambda": 10.0, "beta": 1.5, "tau": 0.9, **cfg}
+            cfg = {"algorithm": "fedmix", "params": params}
             runs.append(fake_run(tmp_path, "toy", method, "I-B-L", seed, metrics, config=cfg))
     return runs
 
 
 def test_sensitivity_points_pick_one_parameter_sweeps(tmp_path, fake_run):
     points = sensitivity_points(_sweep_tree(tmp_path, fake_run), "fedmix-tmi")
-    assert [p[0] for p in points["lam"]] == [0.0, 10.0, 100.0]
+    assert [p[0] for p in points["lambda"]] == [0.0, 10.0, 100.0]
     assert [p[0] for p in points["beta"]] == [1.5, 3.0]
-    value, mean, std, is_base = points["lam"][1]
+    value, mean, std, is_base = points["lambda"][1]
     assert (mean, is_base) == (pytest.approx(0.51), True)
     assert std == pytest.approx(0.02 / np.sqrt(2))
 

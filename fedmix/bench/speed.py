@@ -4,15 +4,18 @@ Measured in one process on a synthetic federation written to a temporary directo
 images, I-B-L clients of the given sizes, tau = 0 so every weak sample is kept and every round
 does the most work):
 
-- one training step of the fast path (:meth:`fedmix.train.RoundLoop._local_epochs`: uint8 data
+- one training step of the fast path (:meth:`fedmix.train.RoundLoop.local_train`: uint8 data
   on the device, batched views, autocast at ``precision``): seconds, images/s, FLOPs counted by
   ``torch.utils.flop_counter.FlopCounterMode`` (forward + backward), achieved TFLOP/s;
 - reference rates at the same precision: a square GEMM and a 3x3 convolution (forward). On an
   H200 the GEMM is the ceiling; on a CPU a oneDNN convolution can beat MKL's GEMM, so the
-  ceiling there is the larger of the two (PERF_NOTES);
+  ceiling there is the larger of the two (docs/performance.md);
 - pseudo labels: images/s through both global models (batches of 256);
 - one FedMix round (training of all clients, pseudo labels, aggregation, validation);
-- the same step, pseudo labels and round on the plain path (:mod:`fedmix.naive`), and the ratios.
+- the same step, pseudo labels and round on the plain path (:mod:`fedmix.bench.naive`), and the
+  ratios.
+
+It uses only the public training API: :class:`fedmix.train.RoundLoop` and the strategies' hooks.
 """
 
 from __future__ import annotations
@@ -30,16 +33,16 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from fedmix.bench.federation import BenchSize, bench_run_config, write_federation
+from fedmix.bench.naive import PlainLoop, plain_views, predict_one_by_one
 from fedmix.clients import views
-from fedmix.config import RunConfig
-from fedmix.devices import resolve_device
-from fedmix.io import write_h5
+from fedmix.devices import autocast_dtype, deterministic_cpu, precision_name, resolve_device
+from fedmix.methods import LocalJob
 from fedmix.model import predict_binary
-from fedmix.naive import PlainLoop, compare_paths, plain_views, predict_one_by_one
-from fedmix.strategies import LocalJob
-from fedmix.train import RoundLoop, autocast_dtype, deterministic_cpu, precision_name
+from fedmix.model_keys import GLOBAL
+from fedmix.train import RoundLoop
 
-__all__ = ["BenchSize", "FIGURES", "PATH_RTOL", "compare_on_device", "format_table", "run_bench"]
+__all__ = ["FIGURES", "PAPER_ROUNDS", "format_table", "host_syncs", "run_bench", "save_json"]
 
 # Every figure the JSON holds (tests check them all).
 FIGURES = (
@@ -63,26 +66,7 @@ FIGURES = (
     "speedup_round",
     "run_300_rounds_min",
 )
-PAPER_ROUNDS = 300  # FEDMIX_SPEC: 300 rounds of one local epoch
-
-
-@dataclasses.dataclass(frozen=True)
-class BenchSize:
-    """What to measure: crop ``size`` (from images of ``image_size``), U-Net, batch, clients."""
-
-    size: int = 224
-    image_size: int = 256
-    width: int = 64
-    levels: int = 5
-    batch: int = 16
-    clients: tuple[int, ...] = (48, 40, 16)
-    steps: int = 4  # training steps per timed epoch
-    repeats: int = 3  # timed repetitions; medians are reported
-    gemm_n: int = 8192
-    conv_channels: int = 256
-
-
-SMALL = dict(size=64, image_size=80, width=16, gemm_n=1024, conv_channels=128)
+PAPER_ROUNDS = 300  # the paper trains 300 rounds of one local epoch (docs/method.md)
 
 
 def _sync(device: torch.device) -> None:
@@ -136,46 +120,6 @@ def reference_rates(device, dtype, gemm_n: int, conv_channels: int, repeats: int
     return gemm, flops / _median_time(conv, device, repeats) / 1e12
 
 
-def write_federation(root: Path, size: BenchSize, seed: int = 0) -> tuple[list, list]:
-    """Random I-B-L clients (train) and small validation files; returns their paths."""
-    rng = np.random.default_rng(seed)
-    s = size.image_size
-    train, val = [], []
-    for name, sup, n in zip(("i", "b", "l"), "IBL", size.clients, strict=True):
-        images = rng.integers(0, 256, (n, 1, s, s), dtype=np.uint8)
-        arrays = {"images": images, "sample_ids": np.array([f"{name}{k}" for k in range(n)])}
-        if sup == "L":
-            arrays["masks"] = (rng.random((n, s, s)) < 0.3).astype(np.uint8)
-        elif sup == "B":
-            arrays["boxes"] = np.tile(np.array([[s // 4, s // 4, 3 * s // 4, 3 * s // 4]]), (n, 1))
-            arrays["box_valid"] = np.ones(n, np.uint8)
-        else:
-            arrays["lesion"] = np.ones(n, np.uint8)
-            arrays["diagnosis"] = np.ones(n, np.uint8)
-        train.append(write_h5(root / f"{name}.{sup}.h5", arrays, {"supervision": sup}))
-        nv = max(2, n // 8)
-        val_arrays = {
-            "images": rng.integers(0, 256, (nv, 1, s, s), dtype=np.uint8),
-            "masks": (rng.random((nv, s, s)) < 0.3).astype(np.uint8),
-            "lesion": np.ones(nv, np.uint8),
-            "diagnosis": np.ones(nv, np.uint8),
-            "sample_ids": np.array([f"{name}v{k}" for k in range(nv)]),
-        }
-        val.append(write_h5(root / f"{name}.val.h5", val_arrays, {"split": "val"}))
-    return [str(p) for p in train], [str(p) for p in val]
-
-
-def bench_run_config(size: BenchSize, precision: str, compile: bool) -> RunConfig:
-    return RunConfig(
-        task="bench", method="fedmix-tmi", algorithm="fedmix", setting="I-B-L", seed=0,
-        clients=("i", "b", "l"), supervision=("I", "B", "L"), data="random (bench)",
-        image_size=size.image_size, channels=1, rounds=2, local_epochs=1,
-        batch_size=size.batch, crop_size=size.size, flips=True, lr=1e-3, weight_decay=1e-4,
-        width=size.width, levels=size.levels, selection="validation", checkpoint_every=1000,
-        precision=precision, variant="tmi", tau=0.0, box_tau=0.0, compile=compile,
-    )  # fmt: skip
-
-
 def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
               compile: bool = False) -> dict:  # fmt: skip
     """Measure every figure of :data:`FIGURES` (plus the settings used) and return them."""
@@ -226,27 +170,6 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
     return settings | {k: out[k] for k in FIGURES} | syncs
 
 
-# Largest relative difference of a local loss between the fast path at a precision and the plain
-# fp32 path. fp32: summation order only (measured on the CPU: under 1e-6). bf16: measured on the
-# CPU at most 0.3 % in round 1 and 2 % in round 2 (tests/test_fast_path.py).
-PATH_RTOL = {"fp32": 1e-4, "bf16": 5e-2}
-
-
-def compare_on_device(size: BenchSize, device: str = "auto", precision: str = "auto",
-                      rounds: int = 2) -> tuple[str, list[dict]]:  # fmt: skip
-    """FedMix rounds of the fast path and the plain path from the same weights on a random
-    federation of ``size`` (:func:`fedmix.naive.compare_paths`); returns (precision, rows)."""
-    dev = resolve_device(device)
-    if dev.type == "cpu":
-        deterministic_cpu()
-    run = bench_run_config(size, precision, False)
-    with tempfile.TemporaryDirectory() as tmp:
-        train_files, val_files = write_federation(Path(tmp), size)
-        fast = RoundLoop(run, train_files, val_files, Path(tmp) / "out", dev)
-        rows = compare_paths(fast, PlainLoop.alongside(fast), rounds)
-    return precision_name(precision, dev), rows
-
-
 def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
     client = loop.clients[-1]  # the L client
     n = size.batch * size.steps
@@ -255,22 +178,22 @@ def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
     images, (masks, _) = views(client.images[idx], [client.masks[idx], None], size.size, True, gen)
     job = LocalJob(images, [masks.float()], n)
     model, opt = loop.local[client.name][0], loop.optims[client.name][0]
-    global_model = loop.globals["global"][0]
+    global_model = loop.globals[GLOBAL][0]
 
     def epoch():
-        return loop._local_epochs(model, opt, job, job.targets[0], global_model, gen)
+        return loop.local_train(model, opt, job, job.targets[0], global_model, gen)
 
     step_s = _median_time(epoch, dev, size.repeats) / size.steps
     one = LocalJob(images[: size.batch], [masks[: size.batch].float()], size.batch)
     with FlopCounterMode(display=False) as counter:
-        loop._local_epochs(model, opt, one, one.targets[0], global_model, gen)
+        loop.local_train(model, opt, one, one.targets[0], global_model, gen)
     flops = counter.get_total_flops()
     weak = loop.clients[0]
     crops, _ = views(weak.images, [None], size.size, True, gen)
 
     def pseudo():
-        with loop._autocast():
-            return [predict_binary(g, crops) for g in loop.globals["global"]]
+        with loop.autocast():
+            return [predict_binary(g, crops) for g in loop.globals[GLOBAL]]
 
     pseudo_s = _median_time(pseudo, dev, size.repeats)
     return {
@@ -286,27 +209,27 @@ def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
 def _naive_figures(plain: PlainLoop, size: BenchSize, dev) -> dict:
     c = plain.clients[-1]
     n = size.batch * size.steps
-    pick = np.arange(n) % len(c["images"])
+    pick = np.arange(n) % c.n_train
+    images_np, masks_np = c.images.numpy()[pick], c.masks.numpy()[pick]
     gen = torch.Generator().manual_seed(0)
-    model, opt = plain.local[c["name"]][0], plain.optims[c["name"]][0]
-    global_model = plain.globals[0]
+    model, opt = plain.local[c.name][0], plain.optims[c.name][0]
+    global_model = plain.globals[GLOBAL][0]
 
     def epoch():  # views are part of the plain step: the original augments every epoch
-        images, (masks, _) = plain_views(c["images"][pick], [c["masks"][pick], None],
-                                         size.size, True, gen)  # fmt: skip
+        images, (masks, _) = plain_views(images_np, [masks_np, None], size.size, True, gen)
         target = torch.from_numpy(np.stack(masks)).float().to(dev)
-        plain._local_epochs(model, opt, images, target, gen, global_model)
+        plain.local_train(model, opt, images, target, gen, global_model)
 
     step_s = _median_time(epoch, dev, max(1, size.repeats - 1)) / size.steps
     weak = plain.clients[0]
-    crops, _ = plain_views(weak["images"], [None], size.size, True, gen)
+    crops, _ = plain_views(weak.images.numpy(), [None], size.size, True, gen)
     pseudo_s = _median_time(
-        lambda: [predict_one_by_one(g, crops) for g in plain.globals], dev, 1
+        lambda: [predict_one_by_one(g, crops) for g in plain.globals[GLOBAL]], dev, 1
     )  # fmt: skip
     return {
         "naive_step_s": step_s,
         "naive_train_images_per_s": size.batch / step_s,
-        "naive_pseudo_images_per_s": len(weak["images"]) / pseudo_s,
+        "naive_pseudo_images_per_s": weak.n_train / pseudo_s,
     }
 
 
