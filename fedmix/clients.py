@@ -13,7 +13,8 @@ import torch
 
 from fedmix.data.classes import class_box_masks
 from fedmix.data.degrade import boxes_to_masks
-from fedmix.io import read_h5, supervision_fields
+from fedmix.filechecks import check_eval_arrays, check_train_arrays
+from fedmix.io import FedmixFileError, read_h5, supervision_fields
 
 __all__ = ["ClientData", "EvalData", "load_client", "load_eval", "views"]
 
@@ -52,19 +53,22 @@ class EvalData:
     masks: torch.Tensor
     lesion: torch.Tensor
     sample_ids: list[str]
+    class_names: tuple[str, ...] = ()  # multi-class: masks hold class indices
 
 
 def load_client(path: str | Path, name: str, supervision: str, device) -> ClientData:
-    """Read a training file and check that it holds exactly what ``supervision`` allows."""
+    """Read a training file and check that it holds exactly what ``supervision`` allows, in
+    valid values (:func:`fedmix.filechecks.check_train_arrays`); else :class:`FedmixFileError`."""
     arrays, attrs = read_h5(path)
     classes = tuple(attrs.get("class_names") or ())
     expected = set(supervision_fields(supervision, multiclass=bool(classes)))
     if set(arrays) != expected or attrs.get("supervision") != supervision:
-        raise ValueError(
+        raise FedmixFileError(
             f"{path}: expected a {supervision!r} training file with fields {sorted(expected)}, "
             f"found supervision {attrs.get('supervision')!r} and fields {sorted(arrays)}; "
             "rebuild it with the degrade rule"
         )
+    check_train_arrays(path, supervision, arrays, len(classes))
     images = torch.from_numpy(arrays["images"]).to(device)
     data = ClientData(name=name, supervision=supervision, images=images, class_names=classes)
     if supervision == "L":
@@ -82,14 +86,17 @@ def load_client(path: str | Path, name: str, supervision: str, device) -> Client
 
 
 def load_eval(path: str | Path, name: str, device) -> EvalData:
+    """Read and check a validation or test file (:func:`fedmix.filechecks.check_eval_arrays`)."""
     fields = ("images", "masks", "lesion", "sample_ids")
-    arrays, _ = read_h5(path, fields)
+    arrays, attrs = read_h5(path, fields)
+    check_eval_arrays(path, arrays, len(attrs.get("class_names") or ()))
     return EvalData(
         name=name,
         images=torch.from_numpy(arrays["images"]).to(device),
         masks=torch.from_numpy(arrays["masks"]).to(device),
         lesion=torch.from_numpy(arrays["lesion"]).to(device),
         sample_ids=[str(s) for s in arrays["sample_ids"]],
+        class_names=tuple(attrs.get("class_names") or ()),
     )
 
 

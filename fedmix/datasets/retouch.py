@@ -24,12 +24,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fedmix.datasets.manifest import file_sha256, manifest_digest
 from fedmix.datasets.readers import DataLayoutError
 
 __all__ = [
     "RETOUCH_CLASSES",
     "RETOUCH_VENDORS",
     "read_mhd",
+    "retouch_manifest",
     "retouch_slices",
     "retouch_volumes",
     "verify_retouch",
@@ -173,6 +175,26 @@ def verify_retouch(folder: str | Path, counts: dict[str, int]) -> dict:
             slices += int(labels.reshape(labels.shape[0], -1).any(1).sum())
         found[vendor] = {"volumes": len(volumes), "slices_with_fluid": slices}
     return found
+
+
+def retouch_manifest(folder: str | Path, counts: dict[str, int]) -> dict:
+    """:func:`verify_retouch` plus the per-file SHA-256 and digest every verified dataset
+    records as its provenance (:mod:`fedmix.datasets.manifest`)."""
+    folder = Path(folder)
+    found = verify_retouch(folder, counts)
+    hashes = {}
+    for vendor in counts:
+        for vid, path in retouch_volumes(folder, vendor):
+            for name in _FILES:
+                hashes[f"{RETOUCH_VENDORS[vendor][0]}/{vid}/{name}"] = file_sha256(path / name)
+    return {
+        "dataset": "retouch",
+        "folder": str(folder),
+        "counts": found,
+        "files": hashes,
+        "digest": manifest_digest(hashes),
+        "partial": None,
+    }
 
 
 def _check_raw_size(path: Path, header: dict) -> None:

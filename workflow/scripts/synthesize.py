@@ -1,4 +1,6 @@
 # Adapter: rule synthesize -> fedmix.data.synthetic (fedmix.data.oct for modality oct).
+import logging
+
 from fedmix.data.oct import generate_oct_client
 from fedmix.data.synthetic import generate_client
 from fedmix.io import write_h5
@@ -10,3 +12,8 @@ with log_to(sm.log[0]):
     generate = generate_oct_client if oct_task else generate_client
     arrays, attrs = generate(sm.wildcards.task, sm.wildcards.client, sm.params.task)
     write_h5(sm.output[0], arrays, attrs)
+    logging.getLogger("fedmix.data").info(
+        "%s/%s: %d synthetic images (%d with a lesion), %s -> %s",
+        sm.wildcards.task, sm.wildcards.client, len(arrays["lesion"]), int(arrays["lesion"].sum()),
+        "x".join(map(str, arrays["images"].shape[1:])), sm.output[0],
+    )  # fmt: skip
