@@ -35,7 +35,8 @@ from fedmix.gpu_slots import select_device
 from fedmix.io import file_digests
 from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
 from fedmix.metrics import batch_dice_scores
-from fedmix.model import predict_binary
+from fedmix.model import predict_binary, predict_channels
+from fedmix.multiclass import mean_class_dice
 from fedmix.networks import build_network
 from fedmix.optim import FusedAdam
 from fedmix.outputs import (
@@ -312,7 +313,8 @@ class LocalTrainer:
 
 def new_model(run: RunConfig, device: torch.device) -> torch.nn.Module:
     """A freshly initialised network of the run on ``device`` (draws from torch's global RNG)."""
-    model = build_network(run.model, run.channels).to(device)
+    out = max(1, len(run.classes))  # one sigmoid channel per class
+    model = build_network(run.model, run.channels, out).to(device)
     if uses_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     if run.compile:
@@ -362,8 +364,12 @@ def aggregate_updates(strategy: Strategy, rnd: int, global_models, stats, local_
 
 @torch.inference_mode()
 def validate_model(model: torch.nn.Module, data: EvalData, autocast_context) -> float:
-    """Mean Dice of ``model`` on one client's selection split."""
+    """Mean Dice of ``model`` on one client's selection split (multi-class: per image, the mean
+    over classes)."""
     with autocast_context:
+        if data.class_names:
+            preds = predict_channels(model, data.images)
+            return float(mean_class_dice(preds, data.masks, len(data.class_names)).mean())
         preds = predict_binary(model, data.images)
     return float(batch_dice_scores(preds, data.masks > 0).mean())
 

@@ -56,7 +56,7 @@ def test_paper_config_holds_the_paper_hyper_parameters(paper):
     assert (run.params.lambda_, run.params.beta, run.params.tau) == (10.0, 3.0, 0.9)
     assert resolve_run(paper, "breast", "fedmix-tmi", "I-B-L", 0).params.beta == 1.5
     assert paper["seeds"] == [0, 1, 2] and paper["datasets"]["accept_licences"] == []
-    assert {t["task"] for t in paper["tables"].values()} == {"breast", "skin"}
+    assert {t["task"] for t in paper["tables"].values()} == {"breast", "skin", "retouch"}
     assert paper["tasks"]["breast"]["source"] == "breast"
 
 

@@ -10,7 +10,8 @@ A *federation* (``tasks.<name>.source``) maps each client of a task to the datas
 from: ``breast`` = BUSI / BUSIS / UDIAT (one dataset per client, the paper's breast task),
 ``ham10000`` = HAM10000 split by its metadata ``dataset`` column (the paper's skin task),
 ``isic2018`` = ISIC 2018 Task 1 as a single client (no site metadata), ``open_breast`` = BUSI
-and BUS-BRA (both CC BY 4.0, downloadable without an agreement). ``folders`` (not listed here)
+and BUS-BRA (both CC BY 4.0, downloadable without an agreement), ``retouch`` = the RETOUCH
+training set split by OCT vendor (the paper's multi-class task). ``folders`` (not listed here)
 reads each client from a folder of your own (:mod:`fedmix.datasets.folders`).
 """
 
@@ -259,6 +260,31 @@ REGISTRY: dict[str, Dataset] = {
         ),
         homepage="https://challenge.isic-archive.com/data/#2018",
     ),
+    "retouch": Dataset(
+        key="retouch",
+        title="RETOUCH: retinal OCT fluid detection and segmentation (MICCAI 2017), training set",
+        access="request-only",
+        files=(),
+        counts={"cirrus": 24, "spectralis": 24, "topcon": 22},
+        layout=(
+            "RETOUCH-TrainingSet-{Cirrus,Spectralis,Topcon}/TRAIN<nnn>/ (Cirrus 001-024, "
+            "Spectralis 025-048, Topcon 049-070), each with oct.mhd + oct.raw and reference.mhd + "
+            "reference.raw (labels 0 background, 1 IRF, 2 SRF, 3 PED)"
+        ),
+        licence="research use under the challenge's data-use terms (registration required)",
+        licence_url="https://retouch.grand-challenge.org/",
+        citation=(
+            "Bogunovic H, Venhuizen F, Klimscha S, et al. RETOUCH: the retinal OCT fluid "
+            "detection and segmentation benchmark and challenge. IEEE TMI 38(8):1858-1874 (2019). "
+            "doi:10.1109/TMI.2019.2901398"
+        ),
+        homepage="https://retouch.grand-challenge.org/",
+        request=(
+            "register at https://retouch.grand-challenge.org/, accept its data-use agreement and "
+            "download the training set; unpack the three RETOUCH-TrainingSet-<vendor> folders "
+            "into one folder"
+        ),
+    ),
 }
 
 # source -> client -> (dataset key, selector). The HAM10000 selector is the `dataset` column.
@@ -271,6 +297,7 @@ FEDERATIONS: dict[str, dict[str, tuple[str, str]]] = {
     "isic2018": {"isic2018": ("isic2018", "")},
     # openly licensed only (CC BY 4.0): anyone can download it, no signed agreement
     "open_breast": {"bus": ("busi", ""), "busbra": ("busbra", "")},
+    "retouch": {vendor: ("retouch", vendor) for vendor in ("cirrus", "spectralis", "topcon")},
 }
 
 

@@ -44,6 +44,7 @@ from fedmix.datasets.readers import (
     read_ham_metadata,
 )
 from fedmix.datasets.registry import REGISTRY, client_dataset
+from fedmix.datasets.retouch import RETOUCH_CLASSES, retouch_slices
 from fedmix.datasets.splits import drop_shared_groups, make_split
 from fedmix.io import SPLIT_NAMES
 
@@ -224,6 +225,8 @@ def standardize_client(
     manifest, see :mod:`fedmix.datasets.verify`) is recorded as provenance (:func:`data_attrs`).
     """
     source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
+    if client_dataset(source, client)[0] == "retouch":
+        return _standardize_retouch(task_name, client, task_cfg, datasets_cfg)
     samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
@@ -267,6 +270,48 @@ def standardize_client(
         },
         "split_names": list(SPLIT_NAMES),
         "diagnosis_names": ["normal", "benign", "malignant"],
+        "licence": ds.licence,
+        "citation": ds.citation,
+        "fedmix_version": fedmix.__version__,
+    }
+    return arrays, attrs
+
+
+def _standardize_retouch(task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping):
+    """RETOUCH vendor ``client``: fluid-holding B-scans, class-index masks 0..3, split grouped
+    by volume (:mod:`fedmix.datasets.retouch`)."""
+    if task_cfg["channels"] != 1:
+        raise DataLayoutError(
+            f"RETOUCH is grayscale OCT; set channels: 1 (got {task_cfg['channels']})"
+        )
+    folder = dataset_dir("retouch", datasets_cfg)
+    images, masks, ids, groups = retouch_slices(folder, client, task_cfg["image_size"])
+    lesion = masks.reshape(len(masks), -1).any(1).astype(np.uint8)
+    ds = REGISTRY["retouch"]
+    arrays = {
+        "images": images,
+        "masks": masks,
+        "lesion": lesion,
+        "diagnosis": lesion.copy(),
+        "sample_ids": ids,
+        "split": make_split(ids, list(groups), task_cfg["split"]),
+    }
+    attrs = {
+        "kind": "standardized",
+        "task": task_name,
+        "client": client,
+        "source": task_cfg["source"],
+        "source_version": f"{ds.access}, user-placed",
+        "params": {
+            "dataset": "retouch",
+            "image_size": task_cfg["image_size"],
+            "channels": 1,
+            "split": dict(task_cfg["split"]),
+            "volumes": len(set(groups)),
+        },
+        "class_names": list(RETOUCH_CLASSES),
+        "split_names": list(SPLIT_NAMES),
+        "diagnosis_names": ["no fluid", "fluid"],
         "licence": ds.licence,
         "citation": ds.citation,
         "fedmix_version": fedmix.__version__,

@@ -38,6 +38,7 @@ from fedmix.datasets.readers import (
     read_ham_metadata,
 )
 from fedmix.datasets.registry import REGISTRY, Dataset
+from fedmix.datasets.retouch import retouch_manifest
 from fedmix.datasets.standardize import check_sample
 
 __all__ = [
@@ -207,6 +208,8 @@ def verify_folder(
     name -> SHA-256), ``digest`` and ``partial`` (None, or the numbers of missing/extra files).
     """
     ds, folder = registry[key], Path(folder)
+    if key == "retouch":  # volumes, not image files: checked by content per vendor
+        return retouch_manifest(folder, ds.counts)
     files = folder_files(folder, key, {f.name for f in ds.files})
     expected, extra_ok = _expected(key, ds, folder, files)
     images = {n for n in files if Path(n).suffix.lower() in IMAGE_SUFFIXES}
