@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from retouch_fakes import make_retouch_folder, write_mhd
 
-from fedmix.datasets.manual import ManualDataError, verify_manual
 from fedmix.datasets.readers import DataLayoutError
 from fedmix.datasets.registry import REGISTRY
 from fedmix.datasets.retouch import read_mhd, retouch_slices
 from fedmix.datasets.standardize import standardize_client
+from fedmix.datasets.verify import verify_folder
 
 SMALL = {
     **REGISTRY,
@@ -25,6 +25,10 @@ SMALL = {
 
 def dcfg(tmp_path):
     return {"root": str(tmp_path / "dl")}
+
+
+def verify(tmp_path, registry=SMALL):
+    return verify_folder("retouch", tmp_path / "dl" / "retouch", registry=registry)
 
 
 def test_read_mhd_reverses_dimsize_and_honours_byte_order(tmp_path):
@@ -43,7 +47,8 @@ def test_read_mhd_reverses_dimsize_and_honours_byte_order(tmp_path):
 
 def test_verify_counts_volumes_and_fluid_slices_per_vendor(tmp_path):
     make_retouch_folder(tmp_path / "dl" / "retouch")
-    manifest = verify_manual("retouch", dcfg(tmp_path), SMALL)
+    manifest = verify(tmp_path)
+    assert len(manifest["files"]) == 5 * 4 and manifest["digest"] and manifest["partial"] is None
     assert manifest["counts"] == {
         "cirrus": {"volumes": 2, "slices_with_fluid": 4},
         "spectralis": {"volumes": 2, "slices_with_fluid": 4},
@@ -53,18 +58,16 @@ def test_verify_counts_volumes_and_fluid_slices_per_vendor(tmp_path):
 
 def test_verify_names_wrong_counts_labels_and_missing_files(tmp_path):
     root = make_retouch_folder(tmp_path / "dl" / "retouch")
-    with pytest.raises(
-        ManualDataError, match=r"Expected: 24 cirrus.*2 cirrus volumes, expected 24"
-    ):
-        verify_manual("retouch", dcfg(tmp_path))
+    with pytest.raises(DataLayoutError, match=r"2 cirrus volumes, expected 24"):
+        verify(tmp_path, REGISTRY)
     bad = np.zeros((5, 20, 16), np.uint8)
     bad[0, 0, 0] = 7
     write_mhd(root / "RETOUCH-TrainingSet-Topcon" / "TRAIN049" / "reference.mhd", bad, "MET_UCHAR")
-    with pytest.raises(ManualDataError, match=r"TRAIN049/reference: label values \[7\]"):
-        verify_manual("retouch", dcfg(tmp_path), SMALL)
+    with pytest.raises(DataLayoutError, match=r"TRAIN049/reference: label values \[7\]"):
+        verify(tmp_path)
     (root / "RETOUCH-TrainingSet-Cirrus" / "TRAIN002" / "oct.raw").unlink()
-    with pytest.raises(ManualDataError, match="TRAIN002 lacks oct.raw"):
-        verify_manual("retouch", dcfg(tmp_path), SMALL)
+    with pytest.raises(DataLayoutError, match="TRAIN002 lacks oct.raw"):
+        verify(tmp_path)
 
 
 def test_slices_keep_only_fluid_and_class_indices(tmp_path):
@@ -113,7 +116,7 @@ def test_paper_config_plans_retouch_verification_standardization_and_table4(tmp_
     root = Path(__file__).resolve().parents[1]
     cmd = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(root / "Snakefile")]
     cmd += ["--directory", str(tmp_path), "--configfile", str(root / "config" / "paper.yaml")]
-    cmd += ["-n", "--quiet", "rules", "--", "results/table4.csv"]
+    cmd += ["-n", "--quiet", "rules", "--", "results/paper/table4.csv"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = {

@@ -8,7 +8,7 @@ from fedmix.clients import load_client, views
 from fedmix.data.classes import class_boxes, class_presence
 from fedmix.data.degrade import degrade_file, holdout_file
 from fedmix.data.oct import generate_oct_client
-from fedmix.io import read_h5, write_h5
+from fedmix.io import FedmixFileError, read_h5, write_h5
 
 TASK = {
     "image_size": 16,
@@ -74,5 +74,5 @@ def test_client_loads_per_class_boxes_and_views_crop_them_like_masks(standardize
     _, cropped = views(b.images, [b.box_masks, *per_channel], 8, True, gen)
     for k in range(3):
         assert torch.equal(cropped[0][:, k], cropped[k + 1])
-    with pytest.raises(ValueError, match="expected a 'B' training file"):
+    with pytest.raises(FedmixFileError, match="expected a 'B' training file"):
         load_client(tmp_path / "L.h5", "spectralis", "B", "cpu")

@@ -226,7 +226,7 @@ def standardize_client(
     """
     source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
     if client_dataset(source, client)[0] == "retouch":
-        return _standardize_retouch(task_name, client, task_cfg, datasets_cfg)
+        return _standardize_retouch(task_name, client, task_cfg, datasets_cfg, manifest)
     samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
@@ -277,7 +277,9 @@ def standardize_client(
     return arrays, attrs
 
 
-def _standardize_retouch(task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping):
+def _standardize_retouch(
+    task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping, manifest=None
+):
     """RETOUCH vendor ``client``: fluid-holding B-scans, class-index masks 0..3, split grouped
     by volume (:mod:`fedmix.datasets.retouch`)."""
     if task_cfg["channels"] != 1:
@@ -301,7 +303,7 @@ def _standardize_retouch(task_name: str, client: str, task_cfg: Mapping, dataset
         "task": task_name,
         "client": client,
         "source": task_cfg["source"],
-        "source_version": f"{ds.access}, user-placed",
+        **data_attrs(manifest),
         "params": {
             "dataset": "retouch",
             "image_size": task_cfg["image_size"],

@@ -91,7 +91,14 @@ class FedMix(Strategy):
         if client.supervision == "B":  # the original's noisy annotator, redrawn every round
             p = self.params
             gen = margin_generator(self.run.seed, rnd, client.name)
-            boxes = margin_box_masks(boxes, p.box_margin, gen, p.box_margin_clamp)
+            if boxes.ndim == 4:  # multi-class: every class channel's box gets its own margins
+                n, k, h, w = boxes.shape
+                flat = margin_box_masks(
+                    boxes.reshape(n * k, h, w), p.box_margin, gen, p.box_margin_clamp
+                )
+                boxes = flat.reshape(n, k, h, w)
+            else:
+                boxes = margin_box_masks(boxes, p.box_margin, gen, p.box_margin_clamp)
         return self.job_from_predictions(rnd, client, images, p1, p2, boxes)
 
     def job_from_predictions(self, rnd, client, images, p1, p2, box_masks) -> LocalJob | None:
