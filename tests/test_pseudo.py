@@ -135,12 +135,13 @@ def test_image_level_rules_are_batched():
     p1 = _maps(TEN, [], TEN, TEN)
     p2 = _maps(_rect(3, 0, 6, 6), [], TEN_MOVED_1, TEN_MOVED_2)
     lesion = torch.tensor([0, 1, 1, 1])
-    l1, l2, keep = select_pseudo_labels(p1, p2, supervision="I", lesion=lesion)
+    rules = dict(supervision="I", lesion=lesion, use_image_labels=True)  # the named variant
+    l1, l2, keep = select_pseudo_labels(p1, p2, **rules)
     assert keep.tolist() == [True, False, True, False]
     assert not l1[0].any() and not l2[0].any()
     assert torch.equal(l1[2], p2[2]) and torch.equal(l2[2], p1[2])
     # tau = 0 drops the agreement test but not the lesion-present-but-empty rule
-    _, _, keep = select_pseudo_labels(p1, p2, supervision="I", lesion=lesion, tau=0.0)
+    _, _, keep = select_pseudo_labels(p1, p2, **rules, tau=0.0)
     assert keep.tolist() == [True, False, True, True]
 
 
@@ -163,8 +164,8 @@ def test_image_level_labels_off_makes_i_equal_u():
         ({"supervision": "U", "tau": 1.5}, "tau"),
         ({"supervision": "B"}, "box_masks"),
         ({"supervision": "U", "box_masks": torch.zeros(1, H, W, dtype=torch.bool)}, "box_masks"),
-        ({"supervision": "I"}, "lesion"),
-        ({"supervision": "I", "lesion": torch.tensor([2])}, "0 and 1"),
+        ({"supervision": "I", "use_image_labels": True}, "lesion"),
+        ({"supervision": "I", "use_image_labels": True, "lesion": torch.tensor([2])}, "0 and 1"),
         ({"supervision": "U", "lesion": torch.tensor([1])}, "lesion"),
     ],
 )
