@@ -8,7 +8,6 @@ often exactly one of prediction and mask was empty.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from fedmix.checkpoint import load_checkpoint
 from fedmix.clients import load_eval
 from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
-from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS
+from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS, write_csv
 from fedmix.metrics import dice, hd95, iou, one_empty
 from fedmix.model import predict_binary
 from fedmix.model_keys import serving_key
@@ -103,11 +102,5 @@ def _mean(values) -> float:
 
 
 def _write_csv(path, columns, rows) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()})
-    tmp.replace(path)
+    fmt = [{k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+    write_csv(path, columns, fmt)

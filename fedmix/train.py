@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
@@ -32,6 +31,7 @@ from fedmix.devices import (
     uses_channels_last,
 )
 from fedmix.gpu_slots import select_device
+from fedmix.io import file_digests
 from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
 from fedmix.metrics import batch_dice_scores
 from fedmix.model import predict_binary
@@ -41,8 +41,11 @@ from fedmix.outputs import (
     models_payload,
     restore_models,
     resume_payload,
+    runtime_record,
     write_run_outputs,
 )
+from fedmix.progress import RoundProgress, header_fields, log_header, log_summary
+from fedmix.runguard import guarded_run
 
 __all__ = ["NonFiniteLossError", "RoundLoop", "copy_weights", "round_seed", "train_run"]
 
@@ -73,7 +76,8 @@ def train_run(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    with _device_context(device, gpu_slots) as dev:
+    # one process per run folder, stopped with its Snakemake, no half-written file left
+    with guarded_run(out_dir), _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
         loop = RoundLoop(run, train_files, selection_files, out_dir, dev, normals_file)
@@ -121,6 +125,8 @@ class RoundLoop:
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
+        # recorded in every checkpoint: a resume on other data is refused
+        self.inputs = file_digests([*train_files, *selection_files])
         # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
         # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
         self.selection_scope = [
@@ -167,23 +173,35 @@ class RoundLoop:
     # ------------------------------------------------------------------ the loop
     def train(self) -> list[dict]:
         self._maybe_resume()
-        bar = tqdm(
-            range(self.start_round, self.run.rounds),
-            initial=self.start_round,
-            total=self.run.rounds,
-            desc=f"{self.run.method} {self.run.setting} seed{self.run.seed}",
-            mininterval=2.0,
+        run = self.run
+        first_model = next(iter(self.globals.values()))[0]
+        n_parameters = sum(p.numel() for p in first_model.parameters())
+        runtime = runtime_record(run, self.device)
+        log_header(
+            f"run {run.task}: {run.method} {run.setting} seed {run.seed} -> {self.out_dir}",
+            header_fields(run, self.clients, runtime, n_parameters),
         )
-        for rnd in bar:
+        desc = f"{run.method} {run.setting} seed{run.seed}"
+        progress = RoundProgress(self.start_round, run.rounds, desc)
+        for rnd in range(self.start_round, run.rounds):
             score = self.round(rnd)
-            bar.set_postfix(val_dice=f"{score:.3f}", best=f"{self.best['score']:.3f}")
+            last = self.history[-len(self.clients) :]
+            progress.update(
+                rnd + 1,
+                {h["client"]: h["train_loss"] for h in last},
+                {h["client"]: h["weight"] for h in last},
+                score,
+                (self.best["score"], self.best["round"]),
+            )
             if (rnd + 1) % self.run.checkpoint_every == 0 and rnd + 1 < self.run.rounds:
                 state = resume_payload(
                     self.run, self.globals, self.optims, self.history, self.best, rnd + 1
                 )
-                save_checkpoint(self.out_dir / "resume.pt", state)
-        final = models_payload(self.run, self.globals, self.run.rounds)
+                save_checkpoint(self.out_dir / "resume.pt", {**state, "inputs": self.inputs})
+        final = {**models_payload(self.run, self.globals, self.run.rounds), "inputs": self.inputs}
         write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
+        files = ["final.pt", "best.pt", "history.csv", "config.json"]
+        log_summary((self.best["score"], self.best["round"]), run.rounds, files, progress.close())
         return self.history
 
     def round(self, rnd: int) -> float:
@@ -224,7 +242,7 @@ class RoundLoop:
                 }
             )
         if score > self.best["score"]:  # kept in memory; written once at the end
-            payload = models_payload(self.run, self.globals, rnd + 1)
+            payload = {**models_payload(self.run, self.globals, rnd + 1), "inputs": self.inputs}
             self.best = {"score": score, "round": rnd + 1, "payload": payload}
         return score
 
@@ -291,7 +309,7 @@ class RoundLoop:
         path = self.out_dir / "resume.pt"
         if not path.exists():
             return
-        state = load_checkpoint(path, self.run)
+        state = load_checkpoint(path, self.run, inputs=self.inputs)
         restore_models(self.globals, state["models"])
         for c, opts in self.optims.items():
             for opt, sd in zip(opts, state["optimizers"][c], strict=True):

@@ -74,7 +74,7 @@ def test_paper_config_dry_run_builds_real_data_through_standardize():
             "config/paper.yaml",
             "--cores",
             "1",
-            "results/table2.csv",
+            "results/paper/table2.csv",
         ],
         cwd=REPO,
         capture_output=True,

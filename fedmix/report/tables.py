@@ -94,8 +94,9 @@ def build_table(
     ]
     if missing:
         raise ValueError(
-            f"{name}: no evaluation results for {len(missing)} run(s): {missing}. Build them "
-            f"first (snakemake results/{name}.csv) or remove the rows from tables.{name}.rows"
+            f"{name}: no evaluation results for {len(missing)} run(s) under results/<experiment>/: "
+            f"{missing}. Build them first (snakemake results/<experiment>/{name}.csv) or remove "
+            f"the rows from tables.{name}.rows"
         )
     rows = [summarize_row(r, tasks, clients, seeds, runs) for r in spec["rows"]]
     caption = _caption(name, spec["task"], clients, rows)
@@ -113,7 +114,7 @@ def build_table(
 
 
 def _run_path(task: str, method: str, setting: str, seed: int) -> str:
-    return f"results/{task}/{method}/{setting}/seed{seed}/eval_best_clients.csv"
+    return f"{task}/{method}/{setting}/seed{seed}/eval_best_clients.csv"
 
 
 def _index_runs(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[list[dict], dict]]:

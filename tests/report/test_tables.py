@@ -110,7 +110,7 @@ def test_test_selection_is_flagged_optimistic(tmp_path, fake_run):
 
 def test_missing_run_is_named(tmp_path, fake_run):
     csvs = _tree(tmp_path, fake_run)
-    with pytest.raises(ValueError, match=r"results/toy/fedavg/U-U-L/seed2/eval_best_clients"):
+    with pytest.raises(ValueError, match=r"results/<experiment>/: .*toy/fedavg/U-U-L/seed2/eval_b"):
         _build(tmp_path, csvs, seeds=(0, 1, 2))
     with pytest.raises(ValueError, match="fedmix-tmi/I-B-L/seed0"):
         _build(tmp_path, [p for p in csvs if "fedmix-tmi/I-B-L/seed0" not in str(p)])

@@ -1,5 +1,7 @@
 # Helpers shared by all stages: config validation, input functions, target lists.
+import os
 import re
+import sys
 
 from fedmix.config import parse_setting, resolve_run, validate_config
 from fedmix.data.normals import normal_image_source
@@ -8,6 +10,15 @@ from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
 config = expand_fold_tasks(validate_config(config))  # split.folds: one task per fold
+
+# Every output of this configuration lives under its own name, so that two configurations
+# (e.g. the demo and the paper's) never overwrite each other. Raw downloads are shared.
+EXPERIMENT = config["experiment"]
+RESULTS = f"results/{EXPERIMENT}"
+RESOURCES = f"resources/{EXPERIMENT}"
+LOGS = f"logs/{EXPERIMENT}"
+# One run's directory as a pattern (expand it over seeds with allow_missing=True).
+RUN = f"{RESULTS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}"
 
 TASKS = sorted(config["tasks"])
 SEEDS = config["seeds"]
@@ -57,20 +68,20 @@ def normal_client(task):
 
 
 def run_dir(task, method, setting, seed):
-    return f"results/{task}/{method}/{setting}/seed{seed}"
+    return f"{RESULTS}/{task}/{method}/{setting}/seed{seed}"
 
 
 def train_files(wildcards):
     """Training inputs of one run: each client's file at its supervision level."""
     letters = parse_setting(wildcards.setting, len(clients(wildcards.task)))
     return [
-        f"resources/{wildcards.task}/train/{c}.{sup}.h5"
+        f"{RESOURCES}/{wildcards.task}/train/{c}.{sup}.h5"
         for c, sup in zip(clients(wildcards.task), letters)
     ]
 
 
 def split_files(task, split):
-    return [f"resources/{task}/{split}/{c}.h5" for c in clients(task)]
+    return [f"{RESOURCES}/{task}/{split}/{c}.h5" for c in clients(task)]
 
 
 def selection_files(wildcards):
@@ -82,7 +93,7 @@ def selection_files(wildcards):
 def normal_files(wildcards):
     """The normals file, for a run whose clients train on normal images (real.normal_images)."""
     run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
-    return [f"resources/{wildcards.task}/train/normals.h5"] if run.normal_clients else []
+    return [f"{RESOURCES}/{wildcards.task}/train/normals.h5"] if run.normal_clients else []
 
 
 def run_config(wildcards):
@@ -116,4 +127,24 @@ def table_runs(table):
 
 
 def table_targets():
-    return [f"results/{t}.csv" for t in sorted(config["tables"])]
+    return [f"{RESULTS}/{t}.csv" for t in sorted(config["tables"])]
+
+
+# `snakemake --report` gathers every report item of the default target and stops at the first
+# one not built yet; while reporting, the default target is only what exists, so a report of
+# Table 1 alone (or of any part of the pipeline) works. Building is unaffected.
+REPORTING = any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv)
+
+
+def default_targets():
+    """Every table and figure; while reporting, those already built."""
+    targets = table_targets() + figure_targets()
+    if not REPORTING:
+        return targets
+    built = [t for t in targets if os.path.exists(t)]
+    if not built:
+        raise ValueError(
+            f"snakemake --report: nothing of experiment {EXPERIMENT!r} is built yet (none of "
+            f"{targets[:3]}...); build a table first, e.g. snakemake {targets[0]}"
+        )
+    return built

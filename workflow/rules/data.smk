@@ -5,7 +5,7 @@
 rule synthesize:
     """Generate one synthetic client deterministically (one seed per sample)."""
     output:
-        "resources/{task}/standardized/{client}.h5",
+        f"{RESOURCES}/{{task}}/standardized/{{client}}.h5",
     params:
         task=task_config,
     wildcard_constraints:
@@ -13,7 +13,7 @@ rule synthesize:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/standardized/{client}.log",
+        f"{LOGS}/{{task}}/standardized/{{client}}.log",
     script:
         "../scripts/synthesize.py"
 
@@ -23,7 +23,7 @@ rule standardize:
     input:
         dataset_ready,
     output:
-        "resources/{task}/standardized/{client}.h5",
+        f"{RESOURCES}/{{task}}/standardized/{{client}}.h5",
     params:
         task=task_config,
         datasets=config["datasets"],
@@ -32,6 +32,6 @@ rule standardize:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/standardized/{client}.log",
+        f"{LOGS}/{{task}}/standardized/{{client}}.log",
     script:
         "../scripts/standardize.py"
