@@ -87,7 +87,7 @@ class RunConfig:
     compile: bool
     model: ModelSpec
     params: Any  # the algorithm's Params instance
-    normal_clients: tuple[str, ...] = ()  # train on the normal images (real.normal_images)
+    normal_clients: tuple[str, ...]  # train on the normal images (real.normal_images)
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
