@@ -2,7 +2,7 @@
 #
 # Layout of what it writes, per configuration (<exp> = its `experiment:` name; logs/<exp>/
 # mirrors results/<exp>/ and resources/<exp>/; raw downloads are shared by every configuration):
-#   resources/downloads/{dataset}[.ready.json]          real data, downloaded or placed
+#   resources/downloads/{dataset}[.ready.json]          real data and its verified manifest
 #   resources/<exp>/{task}/standardized/{client}.h5     all samples of a client (images, masks, split)
 #   resources/<exp>/{task}/train/{client}.{L,B,I,U}.h5  train split, only what the supervision allows
 #   resources/<exp>/{task}/{val,test}/{client}.h5       held-out splits with masks (test: evaluation)

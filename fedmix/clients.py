@@ -11,9 +11,10 @@ from pathlib import Path
 
 import torch
 
+from fedmix.data.classes import class_box_masks
 from fedmix.data.degrade import boxes_to_masks
 from fedmix.filechecks import check_eval_arrays, check_train_arrays
-from fedmix.io import SUPERVISION_FIELDS, FedmixFileError, read_h5
+from fedmix.io import FedmixFileError, read_h5, supervision_fields
 
 __all__ = ["ClientData", "EvalData", "load_client", "load_eval", "views"]
 
@@ -25,6 +26,8 @@ class ClientData:
     images: uint8 (N, C, H, W); masks: uint8 (N, H, W) for ``L`` only; box_masks: bool
     (N, H, W) filled boxes for ``B`` only (all False where the mask was empty); lesion: uint8 (N,)
     for ``I`` only. A weak client's file never holds masks, so neither does this object.
+    Multi-class (``class_names`` given): masks hold class indices, box_masks is bool
+    (N, K, H, W) with one box per class, presence uint8 (N, K) for ``I``.
     """
 
     name: str
@@ -33,6 +36,8 @@ class ClientData:
     masks: torch.Tensor | None = None
     box_masks: torch.Tensor | None = None
     lesion: torch.Tensor | None = None
+    presence: torch.Tensor | None = None
+    class_names: tuple[str, ...] = ()
 
     @property
     def n_train(self) -> int:
@@ -48,44 +53,50 @@ class EvalData:
     masks: torch.Tensor
     lesion: torch.Tensor
     sample_ids: list[str]
+    class_names: tuple[str, ...] = ()  # multi-class: masks hold class indices
 
 
 def load_client(path: str | Path, name: str, supervision: str, device) -> ClientData:
     """Read a training file and check that it holds exactly what ``supervision`` allows, in
     valid values (:func:`fedmix.filechecks.check_train_arrays`); else :class:`FedmixFileError`."""
     arrays, attrs = read_h5(path)
-    expected = set(SUPERVISION_FIELDS[supervision])
+    classes = tuple(attrs.get("class_names") or ())
+    expected = set(supervision_fields(supervision, multiclass=bool(classes)))
     if set(arrays) != expected or attrs.get("supervision") != supervision:
         raise FedmixFileError(
             f"{path}: expected a {supervision!r} training file with fields {sorted(expected)}, "
             f"found supervision {attrs.get('supervision')!r} and fields {sorted(arrays)}; "
             "rebuild it with the degrade rule"
         )
-    check_train_arrays(path, supervision, arrays)
+    check_train_arrays(path, supervision, arrays, len(classes))
     images = torch.from_numpy(arrays["images"]).to(device)
-    data = ClientData(name=name, supervision=supervision, images=images)
+    data = ClientData(name=name, supervision=supervision, images=images, class_names=classes)
     if supervision == "L":
         data.masks = torch.from_numpy(arrays["masks"]).to(device)
     elif supervision == "B":
         h, w = images.shape[-2:]
-        boxes = boxes_to_masks(arrays["boxes"], arrays["box_valid"], h, w)
+        fill = class_box_masks if classes else boxes_to_masks
+        boxes = fill(arrays["boxes"], arrays["box_valid"], h, w)
         data.box_masks = torch.from_numpy(boxes).bool().to(device)
     elif supervision == "I":
         data.lesion = torch.from_numpy(arrays["lesion"]).to(device)
+        if classes:
+            data.presence = torch.from_numpy(arrays["presence"]).to(device)
     return data
 
 
 def load_eval(path: str | Path, name: str, device) -> EvalData:
     """Read and check a validation or test file (:func:`fedmix.filechecks.check_eval_arrays`)."""
     fields = ("images", "masks", "lesion", "sample_ids")
-    arrays, _ = read_h5(path, fields)
-    check_eval_arrays(path, arrays)
+    arrays, attrs = read_h5(path, fields)
+    check_eval_arrays(path, arrays, len(attrs.get("class_names") or ()))
     return EvalData(
         name=name,
         images=torch.from_numpy(arrays["images"]).to(device),
         masks=torch.from_numpy(arrays["masks"]).to(device),
         lesion=torch.from_numpy(arrays["lesion"]).to(device),
         sample_ids=[str(s) for s in arrays["sample_ids"]],
+        class_names=tuple(attrs.get("class_names") or ()),
     )
 
 
@@ -98,8 +109,8 @@ def views(
 ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
     """One random crop (and flips, p = 0.5 each) per sample, applied alike to images and maps.
 
-    images: (N, C, H, W); each map: (N, H, W) or None. The random numbers come from
-    ``generator`` (CPU) so a round's views depend only on its seed, not on the device.
+    images: (N, C, H, W); each map: (N, H, W), (N, K, H, W) or None. The random numbers come
+    from ``generator`` (CPU) so a round's views depend only on its seed, not on the device.
     """
     n, _, h, w = images.shape
     dev = images.device
@@ -113,16 +124,21 @@ def views(
         images = images[
             rows[:, None, None, None], chans, iy[:, None, :, None], ix[:, None, None, :]
         ]
-        maps = [
-            None if m is None else m[rows[:, None, None], iy[:, :, None], ix[:, None, :]]
-            for m in maps
-        ]
+        maps = [None if m is None else _crop(m, rows, iy, ix) for m in maps]
     if flips:
         fh = (torch.rand(n, generator=generator) < 0.5).to(dev)
         fv = (torch.rand(n, generator=generator) < 0.5).to(dev)
         images = _flip(_flip(images, fh, -1), fv, -2)
         maps = [None if m is None else _flip(_flip(m, fh, -1), fv, -2) for m in maps]
     return images.contiguous(), [None if m is None else m.contiguous() for m in maps]
+
+
+def _crop(m: torch.Tensor, rows, iy, ix) -> torch.Tensor:
+    """Crop rows ``iy`` and columns ``ix`` of each sample of a map (N, H, W) or (N, K, H, W)."""
+    if m.ndim == 3:
+        return m[rows[:, None, None], iy[:, :, None], ix[:, None, :]]
+    chans = torch.arange(m.shape[1], device=m.device)[None, :, None, None]
+    return m[rows[:, None, None, None], chans, iy[:, None, :, None], ix[:, None, None, :]]
 
 
 def _flip(x: torch.Tensor, which: torch.Tensor, dim: int) -> torch.Tensor:

@@ -20,12 +20,15 @@ __all__ = ["check_eval_arrays", "check_train_arrays"]
 _REBUILD = "delete it and let snakemake rebuild it (or fix the tool that wrote it)"
 
 
-def check_train_arrays(path: str | os.PathLike, supervision: str, arrays: dict) -> None:
+def check_train_arrays(
+    path: str | os.PathLike, supervision: str, arrays: dict, n_classes: int = 0
+) -> None:
     """Check a training file of one supervision letter (layout in :mod:`fedmix.io`).
 
     images uint8 (N, C, H, W) with N >= 1 and C in (1, 3); masks uint8 (N, H, W) of 0/1 (L);
     boxes int (N, 4) inside the image where box_valid is 1 (B); lesion 0/1 and diagnosis 0..2
-    (I); one sample id per image.
+    (I); one sample id per image. A multi-class file (``n_classes`` K > 0): masks 0..K, boxes
+    (N, K, 4) with box_valid (N, K), presence (N, K) of 0/1.
     """
     n, h, w = _check_images(path, arrays["images"])
     if n == 0:
@@ -35,16 +38,28 @@ def check_train_arrays(path: str | os.PathLike, supervision: str, arrays: dict) 
         )
     _check_ids(path, arrays["sample_ids"], n)
     if supervision == "L":
-        _check_labels(path, "masks", arrays["masks"], (n, h, w), 1)
+        _check_labels(path, "masks", arrays["masks"], (n, h, w), max(1, n_classes))
+    elif supervision == "B" and n_classes:
+        boxes, valid = arrays["boxes"], arrays["box_valid"]
+        _check_labels(path, "box_valid", valid, (n, n_classes), 1)
+        if boxes.shape != (n, n_classes, 4):
+            raise FedmixFileError(
+                f"{path}: 'boxes' has shape {boxes.shape}, expected ({n}, {n_classes}, 4), one "
+                f"box per class; {_REBUILD}"
+            )
+        _check_boxes(path, boxes.reshape(-1, 4), valid.reshape(-1), n * n_classes, h, w)
     elif supervision == "B":
         _check_boxes(path, arrays["boxes"], arrays["box_valid"], n, h, w)
     elif supervision == "I":
         _check_labels(path, "lesion", arrays["lesion"], (n,), 1)
         _check_labels(path, "diagnosis", arrays["diagnosis"], (n,), 2)
+        if n_classes:
+            _check_labels(path, "presence", arrays["presence"], (n, n_classes), 1)
 
 
-def check_eval_arrays(path: str | os.PathLike, arrays: dict) -> None:
-    """Check a validation or test file: images, 0/1 masks and lesion labels, N >= 1."""
+def check_eval_arrays(path: str | os.PathLike, arrays: dict, n_classes: int = 0) -> None:
+    """Check a validation or test file: images, 0/1 masks (0..K with ``n_classes`` K) and
+    lesion labels, N >= 1."""
     n, h, w = _check_images(path, arrays["images"])
     if n == 0:
         raise FedmixFileError(
@@ -52,7 +67,7 @@ def check_eval_arrays(path: str | os.PathLike, arrays: dict) -> None:
             "task's split.val_fraction (or test_fraction) so every client keeps images there"
         )
     _check_ids(path, arrays["sample_ids"], n)
-    _check_labels(path, "masks", arrays["masks"], (n, h, w), 1)
+    _check_labels(path, "masks", arrays["masks"], (n, h, w), max(1, n_classes))
     _check_labels(path, "lesion", arrays["lesion"], (n,), 1)
 
 

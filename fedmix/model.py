@@ -40,7 +40,10 @@ __all__ = [
     "count_parameters",
     "inference_batch",
     "predict_binary",
+    "predict_channels",
 ]
+
+INFERENCE_MEMORY = 8 * 2**30  # bytes a prediction pass may hold at its widest point
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -51,14 +54,25 @@ def count_parameters(model: nn.Module) -> int:
 def inference_batch(images: torch.Tensor, width: int) -> int:
     """Images per forward pass when only predicting: (N, C, H, W) ``images``, U-Net ``width``.
 
-    GPU: 256. CPU: as many as keep the first level's fp32 activation (batch x width x H x W)
-    within 1 MiB, so it stays in a core's L2 cache: 32 at width 8 and 32 x 32, where one pass
-    over 54 images took 30% longer than passes of 32 (measured on the demo's 2-core VM).
+    Memory bound: a prediction pass holds at its peak about ``9 * width`` fp32 channels at full
+    resolution per image (measured 8.6: the top decoder level's skip, upsampled input,
+    concatenation and convolution outputs, plus the coarser levels); a pass keeps that within
+    :data:`INFERENCE_MEMORY` (8 GiB: 56 of the paper's 256 x 256 images at width 64).
+    Within the bound:
+
+    - GPU: 256 images.
+    - CPU: as many as keep the first level's fp32 activation (batch x width x H x W) within
+      1 MiB, a core's L2 cache (56 at width 8 and 24 x 24; at 32 x 32 one pass over 54 images
+      took 30% longer than passes of 32), but at least 16, a training batch: a pass without
+      autograd needs far less memory than the training step the machine already runs, and at
+      the paper's width, where one 64 x 64 image alone fills 1 MiB, passes of 16 predict
+      faster than image by image (docs/performance.md).
     """
-    if images.device.type != "cpu":
-        return 256
     h, w = images.shape[-2:]
-    return max(1, 2**18 // (width * h * w))
+    fits = max(1, INFERENCE_MEMORY // (9 * width * h * w * 4))
+    if images.device.type != "cpu":
+        return min(256, fits)
+    return min(max(16, 2**18 // (width * h * w)), fits)
 
 
 @torch.inference_mode()
@@ -77,6 +91,25 @@ def predict_binary(
     model.eval()
     out = [
         model(images[start : start + step].float().div_(255))[:, 0] > 0
+        for start in range(0, images.shape[0], step)
+    ]
+    model.train(was_training)
+    return torch.cat(out)
+
+
+@torch.inference_mode()
+def predict_channels(
+    model: nn.Module, images: torch.Tensor, batch: int | None = None
+) -> torch.Tensor:
+    """``sigmoid(model(images / 255)) > 0.5`` for every output channel: bool (N, K, H, W).
+
+    The multi-label counterpart of :func:`predict_binary` (same batching and mode handling).
+    """
+    step = batch or inference_batch(images, model.width)
+    was_training = model.training
+    model.eval()
+    out = [
+        model(images[start : start + step].float().div_(255)) > 0
         for start in range(0, images.shape[0], step)
     ]
     model.train(was_training)
@@ -153,7 +186,7 @@ class UNetParams:
 
 
 class UNet(nn.Module):
-    """2-D U-Net mapping ``(N, in_channels, H, W)`` images to ``(N, 1, H, W)`` logits.
+    """2-D U-Net mapping ``(N, in_channels, H, W)`` images to ``(N, out_channels, H, W)`` logits.
 
     ``H`` and ``W`` must be divisible by ``2 ** (levels - 1)`` (16 for the default), otherwise
     ``forward`` raises ``ValueError``. Works with ``torch.channels_last`` inputs and weights.
@@ -163,11 +196,12 @@ class UNet(nn.Module):
         in_channels: image channels (1 for grayscale).
         width: channels of the first level; must be even (GroupNorm uses C/2 groups).
         levels: encoder levels including the bottleneck (>= 2); ``levels - 1`` poolings.
+        out_channels: one sigmoid channel per class (1 for a binary task; multi-label).
     """
 
     Params = UNetParams  # what training.model may set; in_channels comes from the task
 
-    def __init__(self, in_channels: int, width: int, levels: int):
+    def __init__(self, in_channels: int, width: int, levels: int, out_channels: int = 1):
         super().__init__()
         if in_channels < 1:
             raise ValueError(f"UNet in_channels must be >= 1, got {in_channels}")
@@ -175,6 +209,8 @@ class UNet(nn.Module):
             raise ValueError(f"UNet width must be an even number >= 2 (GroupNorm C/2), got {width}")
         if levels < 2:
             raise ValueError(f"UNet levels must be >= 2 (at least one pooling), got {levels}")
+        if out_channels < 1:
+            raise ValueError(f"UNet out_channels must be >= 1, got {out_channels}")
         self.levels, self.width = levels, width
         widths = [min(width * 2**k, 8 * width) for k in range(levels)]
         self.encoder = nn.ModuleList()
@@ -189,7 +225,7 @@ class UNet(nn.Module):
             out = widths[k - 1] if k > 0 else widths[0]
             self.decoder.append(DoubleConv(cat, cat // 2, out))
             below = out
-        self.head = nn.Conv2d(below, 1, kernel_size=1)
+        self.head = nn.Conv2d(below, out_channels, kernel_size=1)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -203,7 +239,7 @@ class UNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` (N, C_in, H, W) -> logits (N, 1, H, W)."""
+        """``x`` (N, C_in, H, W) -> logits (N, out_channels, H, W)."""
         step = 2 ** (self.levels - 1)
         if x.ndim != 4 or x.shape[-2] % step or x.shape[-1] % step:
             raise ValueError(

@@ -3,7 +3,9 @@
 ``network:`` is ``unet`` (the built-in :class:`fedmix.model.UNet`) or an import path
 ``package.module:Class``. The class is called as ``Class(in_channels, **params)`` and must map
 ``(N, in_channels, H, W)`` images to ``(N, 1, H, W)`` logits; its keyword parameters are the
-fields of its frozen ``Params`` dataclass (:mod:`fedmix.params`), which validates them.
+fields of its frozen ``Params`` dataclass (:mod:`fedmix.params`), which validates them. For a
+multi-class task (K classes) it is called with ``out_channels=K`` as well and must return
+``(N, K, H, W)`` logits, one sigmoid channel per class.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ def model_spec(values: dict[str, Any], where: str) -> ModelSpec:
     return ModelSpec(name, build_params(cls.Params, values, where))
 
 
-def build_network(spec: ModelSpec, in_channels: int) -> nn.Module:
-    """A freshly initialised network of ``spec`` (on the CPU)."""
+def build_network(spec: ModelSpec, in_channels: int, out_channels: int = 1) -> nn.Module:
+    """A freshly initialised network of ``spec`` (on the CPU); ``out_channels`` > 1 (one per
+    class of a multi-class task) is passed on as a keyword."""
     cls = network_class(spec.network)
-    return cls(in_channels, **dataclasses.asdict(spec.params))
+    extra = {"out_channels": out_channels} if out_channels > 1 else {}
+    return cls(in_channels, **dataclasses.asdict(spec.params), **extra)

@@ -87,6 +87,8 @@ class RunConfig:
     compile: bool
     model: ModelSpec
     params: Any  # the algorithm's Params instance
+    classes: tuple[str, ...]  # multi-class task: class names (mask value k + 1); () binary
+    class_dice: str  # multi-class soft Dice per channel: "batch" | "sample"
     normal_clients: tuple[str, ...]  # train on the normal images (real.normal_images)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,7 +100,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         d = dict(d)
-        for key in ("clients", "supervision", "normal_clients"):
+        for key in ("clients", "supervision", "normal_clients", "classes"):
             if key in d:
                 d[key] = tuple(d[key])
         d["model"] = model_spec(d["model"], "run config['model']")
@@ -175,6 +177,8 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         compile=training["compile"],
         model=run_model(config, task),
         params=params,
+        classes=tuple(t.get("classes", ())),
+        class_dice=t["class_dice"],
         normal_clients=normal_image_clients(
             normal_rule, t["clients"], supervision, normal_image_source(t)
         ),

@@ -104,6 +104,8 @@ def tiny_run(**overrides) -> RunConfig:
         compile=False,
         model=model_spec({"width": 4, "levels": 2} | net, "tiny"),
         normal_clients=(),
+        classes=(),
+        class_dice="batch",
     )
     base.update(run_keys)
     if "setting" in overrides and "supervision" not in overrides:

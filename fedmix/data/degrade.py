@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from fedmix import __version__
-from fedmix.io import SPLIT_NAMES, SUPERVISION_FIELDS, FedmixFileError, read_h5, write_h5
+from fedmix.data.classes import check_class_masks, class_boxes, class_presence
+from fedmix.io import (
+    SPLIT_NAMES,
+    SUPERVISION_FIELDS,
+    FedmixFileError,
+    read_h5,
+    supervision_fields,
+    write_h5,
+)
 
 __all__ = [
     "binarize_mask",
@@ -116,9 +124,11 @@ def degrade_file(src: str | os.PathLike, dst: str | os.PathLike, supervision: st
     L keeps masks; B replaces them with boxes and box_valid (:func:`masks_to_boxes`); I keeps
     lesion and diagnosis; U keeps images and sample_ids only. Samples whose split is
     ``unlabelled_extra`` (BUSI's normal images) are not in it: :func:`normals_file` writes them
-    apart, and each run adds them where its normal-image rule says. Attrs:
-    kind "train", supervision, task, client, source (synthetic or the real dataset), source_file
-    (name of ``src``), source_sha256 and fedmix_version.
+    apart, and each run adds them where its normal-image rule says. In a multi-class file (attr
+    ``class_names``) B gets one box per class and I also the class-presence vector
+    (:mod:`fedmix.data.classes`). Attrs: kind "train", supervision, task, client, source
+    (synthetic or the real dataset), source_file (name of ``src``), source_sha256,
+    fedmix_version and, multi-class, class_names.
     """
     if supervision not in SUPERVISION_FIELDS:
         raise ValueError(
@@ -130,9 +140,14 @@ def degrade_file(src: str | os.PathLike, dst: str | os.PathLike, supervision: st
     if not keep.any():
         raise ValueError(f"{src}: no train samples; raise n or lower val/test fractions")
     train = {k: v[keep] for k, v in data.items()}
-    boxes, box_valid = masks_to_boxes(train["masks"])
+    classes = attrs.get("class_names")
+    if classes:
+        boxes, box_valid = class_boxes(train["masks"], len(classes))
+        train["presence"] = class_presence(train["masks"], len(classes))
+    else:
+        boxes, box_valid = masks_to_boxes(train["masks"])
     available = {**train, "boxes": boxes, "box_valid": box_valid}
-    allowed = SUPERVISION_FIELDS[supervision]
+    allowed = supervision_fields(supervision, multiclass=bool(classes))
     out = {name: available[name] for name in allowed}
     if set(out) != set(allowed):  # not `assert`: must hold under python -O too
         raise AssertionError(f"train file fields {sorted(out)} differ from allowed {allowed}")
@@ -172,9 +187,12 @@ def holdout_file(src: str | os.PathLike, dst: str | os.PathLike, split: str) -> 
 
 def _read_standardized(src) -> tuple[dict, dict]:
     """Read and check a standardized file (FedmixFileError if missing/corrupt; ValueError if
-    its masks are not 0/1)."""
+    its masks are not 0/1, or not class indices 0..K in a multi-class file)."""
     data, attrs = read_h5(src, _STANDARDIZED_FIELDS)
-    check_binary_masks(data["masks"], str(src))
+    if attrs.get("class_names"):
+        check_class_masks(data["masks"], len(attrs["class_names"]), str(src))
+    else:
+        check_binary_masks(data["masks"], str(src))
     return data, attrs
 
 
@@ -185,11 +203,15 @@ def _provenance(src, attrs: dict) -> dict:
         raise FedmixFileError(
             f"{src}: standardized file lacks attribute(s) {missing}; rebuild it with snakemake"
         )
+    classes = {"class_names": attrs["class_names"]} if attrs.get("class_names") else {}
     return {
         "task": attrs["task"],
         "client": attrs["client"],
         "source": attrs["source"],
+        # real data: the dataset manifest's digest and PARTIAL flag, on to the tables
+        **{k: attrs[k] for k in ("data_provenance", "data_partial") if k in attrs},
         "source_file": Path(src).name,
         "source_sha256": hashlib.sha256(Path(src).read_bytes()).hexdigest(),
         "fedmix_version": __version__,
+        **classes,
     }

@@ -9,7 +9,10 @@ config) or ``request-only`` (the user obtains it under a signed agreement and pl
 A *federation* (``tasks.<name>.source``) maps each client of a task to the dataset it is read
 from: ``breast`` = BUSI / BUSIS / UDIAT (one dataset per client, the paper's breast task),
 ``ham10000`` = HAM10000 split by its metadata ``dataset`` column (the paper's skin task),
-``isic2018`` = ISIC 2018 Task 1 as a single client (no site metadata).
+``isic2018`` = ISIC 2018 Task 1 as a single client (no site metadata), ``open_breast`` = BUSI
+and BUS-BRA (both CC BY 4.0, downloadable without an agreement), ``retouch`` = the RETOUCH
+training set split by OCT vendor (the paper's multi-class task). ``folders`` (not listed here)
+reads each client from a folder of your own (:mod:`fedmix.datasets.folders`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ class RemoteFile:
     """One file of a dataset: saved as ``name``; ``url`` None means the user places it by hand.
 
     ``known_hash`` is ``"<algorithm>:<hex digest>"`` (``sha256`` or ``md5``), checked on every
-    download and on every hand-placed file. ``extract`` says whether it is a zip to unpack.
+    download and on every hand-placed file; ``""`` where no hash is published (BUS-BRA): the
+    SHA-256 found on first download is then recorded in the manifest and printed, and the
+    content is verified file by file. ``extract`` says whether it is a zip to unpack.
     """
 
     name: str
@@ -58,6 +63,11 @@ class Dataset:
     citation: str
     homepage: str
     request: str = ""  # how to obtain request-only data (or a file without URL)
+
+    @property
+    def n_images(self) -> int:
+        """Images of the complete dataset: ``counts['images']``, else the sum of the classes."""
+        return self.counts.get("images", sum(self.counts.values()))
 
 
 REGISTRY: dict[str, Dataset] = {
@@ -127,6 +137,35 @@ REGISTRY: dict[str, Dataset] = {
         request=(
             "request it with the signed agreement from Moi Hoon Yap, Manchester Metropolitan "
             "University (https://helward.mmu.ac.uk/STAFF/M.Yap/dataset.php)"
+        ),
+    ),
+    "busbra": Dataset(
+        key="busbra",
+        title="BUS-BRA: a breast ultrasound dataset with BI-RADS categories",
+        access="automatic",
+        files=(
+            RemoteFile(
+                "BUSBRA.zip",
+                "https://zenodo.org/records/8231412/files/BUSBRA.zip?download=1",
+                "",  # no published hash: recorded on first download, content verified
+            ),
+        ),
+        counts={"images": 1875},
+        layout=(
+            "Images/bus_<case>-<view>.png, Masks/mask_<case>-<view>.png, bus_data.csv with "
+            "columns ID, Pathology (benign/malignant), Device (the scanner), ..."
+        ),
+        licence="CC BY 4.0",
+        licence_url="https://creativecommons.org/licenses/by/4.0/",
+        citation=(
+            "Gomez-Flores W, Gregorio-Calas MJ, Coelho de Albuquerque Pereira W. BUS-BRA: a "
+            "breast ultrasound dataset for assessing computer-aided diagnosis systems. Med Phys "
+            "51(4):3110-3123 (2024). doi:10.1002/mp.16812; data doi:10.5281/zenodo.7730709"
+        ),
+        homepage="https://doi.org/10.5281/zenodo.7730709",
+        request=(
+            "download it from https://doi.org/10.5281/zenodo.7730709 and extract it, or give "
+            "the archive's URL in datasets.urls"
         ),
     ),
     "ham10000": Dataset(
@@ -221,6 +260,31 @@ REGISTRY: dict[str, Dataset] = {
         ),
         homepage="https://challenge.isic-archive.com/data/#2018",
     ),
+    "retouch": Dataset(
+        key="retouch",
+        title="RETOUCH: retinal OCT fluid detection and segmentation (MICCAI 2017), training set",
+        access="request-only",
+        files=(),
+        counts={"cirrus": 24, "spectralis": 24, "topcon": 22},
+        layout=(
+            "RETOUCH-TrainingSet-{Cirrus,Spectralis,Topcon}/TRAIN<nnn>/ (Cirrus 001-024, "
+            "Spectralis 025-048, Topcon 049-070), each with oct.mhd + oct.raw and reference.mhd + "
+            "reference.raw (labels 0 background, 1 IRF, 2 SRF, 3 PED)"
+        ),
+        licence="research use under the challenge's data-use terms (registration required)",
+        licence_url="https://retouch.grand-challenge.org/",
+        citation=(
+            "Bogunovic H, Venhuizen F, Klimscha S, et al. RETOUCH: the retinal OCT fluid "
+            "detection and segmentation benchmark and challenge. IEEE TMI 38(8):1858-1874 (2019). "
+            "doi:10.1109/TMI.2019.2901398"
+        ),
+        homepage="https://retouch.grand-challenge.org/",
+        request=(
+            "register at https://retouch.grand-challenge.org/, accept its data-use agreement and "
+            "download the training set; unpack the three RETOUCH-TrainingSet-<vendor> folders "
+            "into one folder"
+        ),
+    ),
 }
 
 # source -> client -> (dataset key, selector). The HAM10000 selector is the `dataset` column.
@@ -231,6 +295,9 @@ FEDERATIONS: dict[str, dict[str, tuple[str, str]]] = {
         for name in ("rosendahl", "vidir_modern", "vienna_dias", "vidir_molemax")
     },
     "isic2018": {"isic2018": ("isic2018", "")},
+    # openly licensed only (CC BY 4.0): anyone can download it, no signed agreement
+    "open_breast": {"bus": ("busi", ""), "busbra": ("busbra", "")},
+    "retouch": {vendor: ("retouch", vendor) for vendor in ("cirrus", "spectralis", "topcon")},
 }
 
 

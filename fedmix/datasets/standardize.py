@@ -32,6 +32,7 @@ from tqdm import tqdm
 import fedmix
 from fedmix.datasets.download import dataset_dir
 from fedmix.datasets.folds import original_split
+from fedmix.datasets.manifest import provenance
 from fedmix.datasets.readers import (
     DataLayoutError,
     Sample,
@@ -43,21 +44,42 @@ from fedmix.datasets.readers import (
     read_ham_metadata,
 )
 from fedmix.datasets.registry import REGISTRY, client_dataset
+from fedmix.datasets.retouch import RETOUCH_CLASSES, retouch_slices
 from fedmix.datasets.splits import drop_shared_groups, make_split
 from fedmix.io import SPLIT_NAMES
 
-__all__ = ["client_samples", "load_image", "load_mask", "normal_images", "standardize_client"]
+__all__ = [
+    "check_sample",
+    "client_samples",
+    "load_image",
+    "load_mask",
+    "load_samples",
+    "normal_images",
+    "open_image",
+    "standardize_client",
+]
 
 _SHOW = 5
 log = logging.getLogger(__name__)
 
 
+def open_image(path: Path) -> Image.Image:
+    """The decoded image at ``path``; DataLayoutError naming the file if it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.copy()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise DataLayoutError(
+            f"{path}: not a readable image ({type(err).__name__}: {err}); replace it with the "
+            "file from the original dataset (a download cut short or a copy error)"
+        ) from None
+
+
 def load_image(path: Path, size: int, channels: int) -> np.ndarray:
     """uint8 (C, size, size): grayscale (C = 1) or RGB (C = 3), bilinear resize."""
-    with Image.open(path) as img:
-        img = img.convert("L" if channels == 1 else "RGB").resize(
-            (size, size), Image.Resampling.BILINEAR
-        )
+    img = open_image(path).convert("L" if channels == 1 else "RGB")
+    img = img.resize((size, size), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
@@ -70,8 +92,7 @@ def load_mask(paths: Sequence[Path], size: int | None = None) -> np.ndarray:
     """
     merged = None
     for path in paths:
-        with Image.open(path) as img:
-            arr = np.asarray(img.convert("L"))
+        arr = np.asarray(open_image(path).convert("L"))
         bad = np.setdiff1d(np.unique(arr), [0, 255])
         if bad.size:
             values = bad[:5].tolist()
@@ -141,21 +162,27 @@ def _split_codes(key: str, task_cfg: Mapping, ids, groups, diagnosis):
     return keep, split
 
 
-def _load_all(samples: list[Sample], size: int, channels: int, desc: str = "images"):
+def check_sample(s: Sample) -> None:
+    """Image and masks of ``s`` readable, masks 0/255 and of the image's size (DataLayoutError)."""
+    load_mask(s.masks)
+    image, mask = open_image(s.image), open_image(s.masks[0])
+    if image.size != mask.size:
+        raise DataLayoutError(f"{s.image}: size {image.size} but its mask {mask.size}")
+
+
+def load_samples(samples: list[Sample], size: int, channels: int, desc: str = "images"):
+    """(images uint8 (N, C, S, S), masks uint8 (N, S, S) 0/1) of ``samples``, resized."""
     images = np.zeros((len(samples), channels, size, size), dtype=np.uint8)
     masks = np.zeros((len(samples), size, size), dtype=np.uint8)
     errors = []
     # thousands of decodes and resizes for HAM10000: minutes, so a progress bar in the log
     for i, s in enumerate(tqdm(samples, desc=desc, unit="img", mininterval=2.0)):
         try:
+            check_sample(s)
             masks[i] = load_mask(s.masks, size)
-            with Image.open(s.image) as img, Image.open(s.masks[0]) as mask:
-                if img.size != mask.size:
-                    raise DataLayoutError(f"{s.image}: size {img.size} but its mask {mask.size}")
+            images[i] = load_image(s.image, size, channels)
         except DataLayoutError as err:
             errors.append(str(err))
-            continue
-        images[i] = load_image(s.image, size, channels)
     if errors:
         more = f" (and {len(errors) - _SHOW} more)" if len(errors) > _SHOW else ""
         raise DataLayoutError(
@@ -164,16 +191,42 @@ def _load_all(samples: list[Sample], size: int, channels: int, desc: str = "imag
     return images, masks
 
 
+def data_attrs(manifest: Mapping | None) -> dict:
+    """Provenance attributes of a standardized file from its dataset's manifest.
+
+    ``source_version`` and ``data_provenance`` name the manifest digest (and the partial flag);
+    ``data_partial`` is 1 for a copy accepted with ``allow_partial``. Without a manifest (a
+    folder read directly, not through the workflow) the file says it is unverified.
+    """
+    if manifest is None:
+        text = "unverified folder (no manifest)"
+        return {"source_version": text, "data_provenance": text, "data_partial": 0}
+    text = provenance(manifest)
+    return {
+        "source_version": text,
+        "data_provenance": text,
+        "data_manifest_digest": manifest["digest"],
+        "data_partial": int(bool(manifest.get("partial"))),
+    }
+
+
 def standardize_client(
-    task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping
+    task_name: str,
+    client: str,
+    task_cfg: Mapping,
+    datasets_cfg: Mapping,
+    manifest: Mapping | None = None,
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Arrays and attributes of ``resources/{task}/standardized/{client}.h5`` for a real client.
 
     Same contract as :func:`fedmix.data.synthetic.generate_client`: images uint8 (N, C, S, S),
     masks uint8 (N, S, S) 0/1, lesion uint8 (N,), diagnosis uint8 (N,), sample_ids str (N,),
-    split uint8 (N,) (see :mod:`fedmix.datasets.splits`).
+    split uint8 (N,) (see :mod:`fedmix.datasets.splits`). ``manifest`` (the dataset's verified
+    manifest, see :mod:`fedmix.datasets.verify`) is recorded as provenance (:func:`data_attrs`).
     """
     source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
+    if client_dataset(source, client)[0] == "retouch":
+        return _standardize_retouch(task_name, client, task_cfg, datasets_cfg, manifest)
     samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
@@ -190,7 +243,7 @@ def standardize_client(
         )
         samples = [s for s, k in zip(samples, keep, strict=True) if k]
         ids, diagnosis, split = ids[keep], diagnosis[keep], split[keep]
-    images, masks = _load_all(samples, size, channels, desc=f"{task_name}/{client} ({key})")
+    images, masks = load_samples(samples, size, channels, desc=f"{task_name}/{client} ({key})")
     arrays = {
         "images": images,
         "masks": masks,
@@ -205,7 +258,7 @@ def standardize_client(
         "task": task_name,
         "client": client,
         "source": source,
-        "source_version": " ".join(f.known_hash for f in ds.files) or f"{ds.access}, user-placed",
+        **data_attrs(manifest),
         "params": {
             "dataset": key,
             "image_size": size,
@@ -217,6 +270,50 @@ def standardize_client(
         },
         "split_names": list(SPLIT_NAMES),
         "diagnosis_names": ["normal", "benign", "malignant"],
+        "licence": ds.licence,
+        "citation": ds.citation,
+        "fedmix_version": fedmix.__version__,
+    }
+    return arrays, attrs
+
+
+def _standardize_retouch(
+    task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping, manifest=None
+):
+    """RETOUCH vendor ``client``: fluid-holding B-scans, class-index masks 0..3, split grouped
+    by volume (:mod:`fedmix.datasets.retouch`)."""
+    if task_cfg["channels"] != 1:
+        raise DataLayoutError(
+            f"RETOUCH is grayscale OCT; set channels: 1 (got {task_cfg['channels']})"
+        )
+    folder = dataset_dir("retouch", datasets_cfg)
+    images, masks, ids, groups = retouch_slices(folder, client, task_cfg["image_size"])
+    lesion = masks.reshape(len(masks), -1).any(1).astype(np.uint8)
+    ds = REGISTRY["retouch"]
+    arrays = {
+        "images": images,
+        "masks": masks,
+        "lesion": lesion,
+        "diagnosis": lesion.copy(),
+        "sample_ids": ids,
+        "split": make_split(ids, list(groups), task_cfg["split"]),
+    }
+    attrs = {
+        "kind": "standardized",
+        "task": task_name,
+        "client": client,
+        "source": task_cfg["source"],
+        **data_attrs(manifest),
+        "params": {
+            "dataset": "retouch",
+            "image_size": task_cfg["image_size"],
+            "channels": 1,
+            "split": dict(task_cfg["split"]),
+            "volumes": len(set(groups)),
+        },
+        "class_names": list(RETOUCH_CLASSES),
+        "split_names": list(SPLIT_NAMES),
+        "diagnosis_names": ["no fluid", "fluid"],
         "licence": ds.licence,
         "citation": ds.citation,
         "fedmix_version": fedmix.__version__,

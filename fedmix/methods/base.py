@@ -28,8 +28,9 @@ import torch
 from fedmix.aggregation import fedavg_weights, weighted_average
 from fedmix.clients import ClientData
 from fedmix.losses import soft_dice_loss
-from fedmix.model import predict_binary
+from fedmix.model import predict_binary, predict_channels
 from fedmix.model_keys import GLOBAL
+from fedmix.multiclass import soft_dice_per_class, targets_from_masks
 
 if TYPE_CHECKING:
     from fedmix.config import RunConfig
@@ -47,8 +48,8 @@ class LocalJob:
     """What one client trains on this round.
 
     images: uint8 (n, C, h, w), the round's frozen random view; targets: one float (n, h, w) map
-    per stream, or None when the strategy's ``local_loss`` makes its own (self-training);
-    n_samples: n_i, the count the server weighs.
+    per stream (multi-class: (n, K, h, w)), or None when the strategy's ``local_loss`` makes
+    its own (self-training); n_samples: n_i, the count the server weighs.
     """
 
     images: torch.Tensor
@@ -76,7 +77,8 @@ class Strategy:
     def __init__(self, run: RunConfig, predict=predict_binary):
         """``predict(model, images) -> bool (N, h, w)`` is how a method that needs the global
         models' predictions (FedMix's pseudo labels) gets them; the plain reference path
-        (:mod:`fedmix.bench.naive`) passes its image-by-image version."""
+        (:mod:`fedmix.bench.naive`) passes its image-by-image version. A multi-class run
+        predicts every class channel, bool (N, K, h, w) (:func:`predict_channels`)."""
         bad = sorted(set(run.supervision) - set(self.allowed))
         if bad:
             raise ValueError(
@@ -91,7 +93,7 @@ class Strategy:
             )
         self.run = run
         self.params = run.params
-        self.predict = predict
+        self.predict = predict_channels if run.classes else predict
 
     def group(self, client: str) -> str:
         """Name of the global model a client trains from and is averaged into."""
@@ -104,7 +106,7 @@ class Strategy:
         random view of the client's data; ``global_models`` the client's group's streams."""
         if client.supervision != "L":
             return None
-        masks = maps[0].float()
+        masks = targets_from_masks(maps[0], len(self.run.classes))
         return LocalJob(images, [masks] * self.streams, client.n_train)
 
     def local_loss(
@@ -112,12 +114,15 @@ class Strategy:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(objective to minimise, task loss to report) of one batch.
 
-        x: float (B, C, h, w) in [0, 1]; target: float (B, h, w) or None (see :class:`LocalJob`);
-        global_params: the round's global weights in ``model.parameters()`` order (constants);
-        gen: the round's CPU generator, for any random draw.
+        x: float (B, C, h, w) in [0, 1]; target: float (B, h, w) or None (see :class:`LocalJob`),
+        multi-class float (B, K, h, w); global_params: the round's global weights in
+        ``model.parameters()`` order (constants); gen: the round's CPU generator.
         """
         probs = torch.sigmoid(model(x).float())
-        loss = soft_dice_loss(probs, target.unsqueeze(1))
+        if self.run.classes:  # soft Dice per class channel, then the mean over channels
+            loss = soft_dice_per_class(probs, target, over=self.run.class_dice).mean()
+        else:
+            loss = soft_dice_loss(probs, target.unsqueeze(1))
         return loss, loss
 
     def weights(self, rnd: int, stats: dict[str, ClientStats]) -> dict[str, np.ndarray]:

@@ -5,8 +5,10 @@ their masks. A weakly labelled client (boxes B, image-level labels I, or none U)
 both global models, keeps the samples where the two agree (Dice >= tau; with boxes also
 Dice(P1, box) >= box_tau in the tmi variant), refines the labels with its weak label
 (:func:`fedmix.pseudo.select_pseudo_labels`), and trains stream 1 on stream 2's labels and vice
-versa. The server weighs clients by ``w_i = (q_i + lambda s_i) / (1 + lambda)``
-(:func:`fedmix.aggregation.fedmix_weights`), from kept counts and local losses.
+versa. Multi-class: every test per class channel, with per-class boxes and the class-presence
+vector (:func:`fedmix.multiclass.select_pseudo_labels_per_class`). The server weighs clients by
+``w_i = (q_i + lambda s_i) / (1 + lambda)`` (:func:`fedmix.aggregation.fedmix_weights`), from
+kept counts and local losses.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fedmix.aggregation import fedavg_weights, fedmix_weights
 from fedmix.data.margins import check_margin, margin_box_masks, margin_generator
 from fedmix.methods.base import LocalJob, Strategy
 from fedmix.model_keys import GLOBAL
+from fedmix.multiclass import select_pseudo_labels_per_class
 from fedmix.params import param
 from fedmix.pseudo import select_pseudo_labels
 
@@ -88,25 +91,35 @@ class FedMix(Strategy):
         if client.supervision == "B":  # the original's noisy annotator, redrawn every round
             p = self.params
             gen = margin_generator(self.run.seed, rnd, client.name)
-            boxes = margin_box_masks(boxes, p.box_margin, gen, p.box_margin_clamp)
+            if boxes.ndim == 4:  # multi-class: every class channel's box gets its own margins
+                n, k, h, w = boxes.shape
+                flat = margin_box_masks(
+                    boxes.reshape(n * k, h, w), p.box_margin, gen, p.box_margin_clamp
+                )
+                boxes = flat.reshape(n, k, h, w)
+            else:
+                boxes = margin_box_masks(boxes, p.box_margin, gen, p.box_margin_clamp)
         return self.job_from_predictions(rnd, client, images, p1, p2, boxes)
 
     def job_from_predictions(self, rnd, client, images, p1, p2, box_masks) -> LocalJob | None:
         """A weak client's job from the two global models' bool predictions (N, h, w) of its
-        view ``images``; None when no sample passes the selection."""
+        view ``images`` (multi-class: (N, K, h, w)); None when no sample passes the selection."""
         p = self.params
-        lab1, lab2, keep = select_pseudo_labels(
-            p1,
-            p2,
-            supervision=client.supervision,
-            variant=p.variant,
-            tau=p.tau,
-            box_tau=p.box_tau,
-            box_masks=box_masks,
-            lesion=client.lesion,
-            box_refinement=p.box_refinement,
-            use_image_labels=p.use_image_labels,
-        )
+        rules = {
+            "supervision": client.supervision,
+            "variant": p.variant,
+            "tau": p.tau,
+            "box_tau": p.box_tau,
+            "box_masks": box_masks,
+            "box_refinement": p.box_refinement,
+            "use_image_labels": p.use_image_labels,
+        }
+        if self.run.classes:
+            lab1, lab2, keep, _ = select_pseudo_labels_per_class(
+                p1, p2, presence=client.presence, **rules
+            )
+        else:
+            lab1, lab2, keep = select_pseudo_labels(p1, p2, lesion=client.lesion, **rules)
         kept = int(keep.sum())
         if kept == 0:
             log.info(

@@ -82,6 +82,8 @@ class FedST(FedAvg):
         gamma = (torch.rand(n, 1, 1, 1, generator=gen) * 2).to(x.device)
         # x ** gamma keeps black pixels black (0 ** gamma = 0 for gamma > 0); x needs no grad.
         student_logits = model(gamma_shift(x, gamma)).float()
+        if self.run.classes:  # every class channel is one binary map
+            student_logits, teacher = student_logits.flatten(0, 1), teacher.flatten(0, 1)
         loss = confident_bce(student_logits, teacher, self.params.confidence)
         return loss, loss
 

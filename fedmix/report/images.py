@@ -26,7 +26,7 @@ from matplotlib.patches import Rectangle
 from fedmix.data.degrade import mask_to_box
 from fedmix.io import DIAGNOSIS_NAMES, read_h5
 from fedmix.metrics import dice
-from fedmix.model import predict_binary
+from fedmix.model import predict_binary, predict_channels
 from fedmix.model_keys import serving_key
 from fedmix.report import style
 from fedmix.report.figures import save_figure
@@ -155,10 +155,12 @@ def _gallery_block(axes, a: dict, i: int, titles: bool) -> None:
 
 
 def default_build_model(config: dict) -> torch.nn.Module:
-    """The run's network (``config["model"]``, :mod:`fedmix.networks`) from its config."""
+    """The run's network (``config["model"]``, :mod:`fedmix.networks`) from its config, with
+    one output channel per class of a multi-class task."""
     from fedmix.networks import build_network, model_spec
 
-    return build_network(model_spec(config["model"], "checkpoint config"), config["channels"])
+    spec = model_spec(config["model"], "checkpoint config")
+    return build_network(spec, config["channels"], max(1, len(config.get("classes", ()))))
 
 
 def predict_masks(
@@ -170,7 +172,8 @@ def predict_masks(
     """Binary prediction (N, H, W) = [sigmoid(model(images / 255)) > 0.5] of a checkpoint.
 
     Uses the model that serves ``client`` (:func:`fedmix.model_keys.serving_key`: its own
-    under local learning, else global stream 1). ``images`` is uint8 (N, C, H, W).
+    under local learning, else global stream 1). ``images`` is uint8 (N, C, H, W). A
+    multi-class model gives the union of its class channels (any fluid), drawn like a lesion.
     """
     ckpt = torch.load(checkpoint, weights_only=True, map_location="cpu")
     models = ckpt["models"]
@@ -180,7 +183,10 @@ def predict_masks(
         raise ValueError(f"{checkpoint}: {err.args[0]}") from None
     model = build_model(ckpt["config"])
     model.load_state_dict(models[key])
-    return predict_binary(model, torch.from_numpy(np.asarray(images)), batch=64).numpy()
+    batch = torch.from_numpy(np.asarray(images))
+    if ckpt["config"].get("classes"):
+        return predict_channels(model, batch, batch=64).any(1).numpy()
+    return predict_binary(model, batch, batch=64).numpy()
 
 
 def disagreement_order(scores: np.ndarray) -> list[int]:

@@ -13,6 +13,12 @@ validation-selected one. ``dice_lesion_avg`` is the same average
 over Dice on lesion images only, ``n_one_empty`` the mean over seeds of the number of test images
 (all clients) where exactly one of prediction and ground truth is empty. Floats are written with a
 fixed number of decimals so that two builds from the same results are byte-identical.
+
+A multi-class task (``classes`` in its config) adds, for every class ``k`` and the metrics
+dice, iou, hd95 per class, ``m_<k>_<c>`` and ``m_<k>_avg`` with the same formulas on the
+per-class values of each client file; there ``dice``, ``iou`` and ``hd95`` are already means
+over the classes, and ``dice_lesion`` is the mean over classes of Dice on the images where the
+class is present.
 """
 
 from __future__ import annotations
@@ -50,16 +56,20 @@ def selection_text(selection: str, scope: str) -> str:
     return f"{selection}, {who} ({OPTIMISTIC})"
 
 
-def table_columns(clients: Sequence[str]) -> list[str]:
-    """Column names of a table over ``clients``, in output order."""
+def table_columns(clients: Sequence[str], classes: Sequence[str] = ()) -> list[str]:
+    """Column names of a table over ``clients`` (and ``classes``, multi-class), in order."""
     cols = ["label", "method", "setting", "variant"]
-    for m in METRICS:
+    for m in (*METRICS, *_class_metrics(classes)):
         for c in clients:
             cols += [f"{m}_{c}", f"{m}_{c}_std"]
         cols += [f"{m}_avg", f"{m}_avg_std"]
     cols += ["dice_lesion_avg", "dice_lesion_avg_std", "dice_avg_final", "dice_avg_final_std"]
     cols += ["n_one_empty"]
     return cols + ["seeds", "rounds", "best_round", "which", "selection", "precision", "data"]
+
+
+def _class_metrics(classes: Sequence[str]) -> list[str]:
+    return [f"{m}_{k}" for k in classes for m in METRICS]
 
 
 def build_table(
@@ -98,15 +108,16 @@ def build_table(
             f"{missing}. Build them first (snakemake results/<experiment>/{name}.csv) or remove "
             f"the rows from tables.{name}.rows"
         )
-    rows = [summarize_row(r, tasks, clients, seeds, runs) for r in spec["rows"]]
-    caption = _caption(name, spec["task"], clients, rows)
+    classes = list(task.get("classes", ()))
+    rows = [summarize_row(r, tasks, clients, seeds, runs, classes) for r in spec["rows"]]
+    caption = _caption(name, spec["task"], clients, rows, classes)
     if spec.get("note"):
         caption += " " + spec["note"]
-    columns = table_columns(clients)
+    columns = table_columns(clients, classes)
     for path, text in (
         (out_csv, _render_csv(rows, columns)),
-        (out_md, _render_markdown(rows, clients, caption)),
-        (out_tex, _render_latex(name, rows, clients, caption)),
+        (out_md, _render_markdown(rows, clients, caption, classes)),
+        (out_tex, _render_latex(name, rows, clients, caption, classes)),
     ):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text)
@@ -135,13 +146,19 @@ def _index_runs(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[list[di
 
 
 def summarize_row(
-    row: dict, tasks: str | Sequence[str], clients: Sequence[str], seeds: Sequence[int], runs: dict
+    row: dict,
+    tasks: str | Sequence[str],
+    clients: Sequence[str],
+    seeds: Sequence[int],
+    runs: dict,
+    classes: Sequence[str] = (),
 ) -> dict[str, str]:
     """Mean and std over ``seeds`` (of every task in ``tasks``: a fold sweep pools its folds) of
     one (method, setting) row (formulas: module docstring, with S = tasks x seeds)."""
     tasks = [tasks] if isinstance(tasks, str) else list(tasks)
     per_seed = [runs[(t, row["method"], row["setting"], int(s))] for t in tasks for s in seeds]
-    values = {k: [] for k in (*METRICS, "dice_lesion", "n_one_empty")}
+    metrics = (*METRICS, *_class_metrics(classes))
+    values = {k: [] for k in (*metrics, "dice_lesion", "n_one_empty")}
     for rows, _ in per_seed:
         by_client = _by_client(rows, rows[0]["task"], clients)
         for k, v in values.items():
@@ -151,7 +168,7 @@ def summarize_row(
     out["variant"] = _single(
         per_seed, lambda r, cfg: cfg.get("params", {}).get("variant") or "", "variant", row
     )
-    for m in METRICS:
+    for m in metrics:
         x = np.asarray(values[m])  # (S, C)
         mean, std = mean_std(x)
         for i, c in enumerate(clients):
@@ -222,7 +239,9 @@ def _single(per_seed: list, get, what: str, row: dict) -> str:
     return found[0]
 
 
-def _caption(name: str, task: str, clients: Sequence[str], rows: list[dict]) -> str:
+def _caption(
+    name: str, task: str, clients: Sequence[str], rows: list[dict], classes: Sequence[str] = ()
+) -> str:
     data = "; ".join(sorted({r["data"] for r in rows}))
     seeds = sorted({r["seeds"] for r in rows})
     rounds = sorted({r["rounds"] for r in rows}, key=int)
@@ -236,6 +255,12 @@ def _caption(name: str, task: str, clients: Sequence[str], rows: list[dict]) -> 
         f"trained in {' / '.join(precisions)}. "
         f"Setting: one letter per client in the order above ({SETTING_LEGEND})."
     )
+    if classes:
+        text += (
+            f" Multi-class ({', '.join(classes)}): Dice, IoU and HD95 are means over the classes "
+            "(per class: Dice <class>, mean over clients); Dice lesion averages, over the classes,"
+            " Dice on the images where the class is present."
+        )
     if any(OPTIMISTIC in s for s in selections):
         text += (
             " Rows whose checkpoint was selected on test masks (as the original code did) or on "
@@ -261,22 +286,26 @@ def _pm(row: dict, key: str, decimals: int = 3) -> str:
     return f"{format_float(row[key], decimals)} ± {format_float(row[key + '_std'], decimals)}"
 
 
-def _display_cells(row: dict, clients: Sequence[str]) -> list[str]:
+def _display_cells(row: dict, clients: Sequence[str], classes: Sequence[str] = ()) -> list[str]:
     cells = [row["label"], row["setting"]] + [_pm(row, f"dice_{c}") for c in clients]
+    cells += [_pm(row, f"dice_{k}_avg") for k in classes]
     cells += [_pm(row, "dice_avg"), _pm(row, "iou_avg"), _pm(row, "hd95_avg", 2)]
     return cells + [_pm(row, "dice_lesion_avg"), row["selection"]]
 
 
-def _display_header(clients: Sequence[str]) -> list[str]:
+def _display_header(clients: Sequence[str], classes: Sequence[str] = ()) -> list[str]:
     head = ["Method", "Setting"] + [f"Dice {c}" for c in clients]
+    head += [f"Dice {k}" for k in classes]
     return head + ["Dice avg", "IoU avg", "HD95 avg", "Dice lesion", "Selection"]
 
 
-def _render_markdown(rows: list[dict], clients: Sequence[str], caption: str) -> str:
-    head = _display_header(clients)
+def _render_markdown(
+    rows: list[dict], clients: Sequence[str], caption: str, classes: Sequence[str] = ()
+) -> str:
+    head = _display_header(clients, classes)
     lines = [f"**{caption}**", "", "| " + " | ".join(head) + " |"]
     lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + "|")
-    lines += ["| " + " | ".join(_display_cells(r, clients)) + " |" for r in rows]
+    lines += ["| " + " | ".join(_display_cells(r, clients, classes)) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -286,8 +315,10 @@ def _tex_escape(text: str) -> str:
     return text.replace("_", r"\_").replace("±", r"$\pm$").replace("+-", r"$\pm$")
 
 
-def _render_latex(name: str, rows: list[dict], clients: Sequence[str], caption: str) -> str:
-    head = _display_header(clients)
+def _render_latex(
+    name: str, rows: list[dict], clients: Sequence[str], caption: str, classes: Sequence[str] = ()
+) -> str:
+    head = _display_header(clients, classes)
     lines = [
         "% generated by fedmix.report.tables; needs \\usepackage{booktabs}",
         "\\begin{table}[t]",
@@ -300,7 +331,8 @@ def _render_latex(name: str, rows: list[dict], clients: Sequence[str], caption: 
         "\\midrule",
     ]
     lines += [
-        " & ".join(_tex_escape(c) for c in _display_cells(r, clients)) + " \\\\" for r in rows
+        " & ".join(_tex_escape(c) for c in _display_cells(r, clients, classes)) + " \\\\"
+        for r in rows
     ]
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return "\n".join(lines) + "\n"

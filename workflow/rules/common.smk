@@ -5,6 +5,8 @@ import sys
 
 from fedmix.config import parse_setting, resolve_run, validate_config
 from fedmix.data.normals import normal_image_source
+from fedmix.datasets import dataset_entry, preflight
+from fedmix.datasets.folders import check_folder_task
 from fedmix.datasets.folds import expand_fold_tasks, table_tasks
 from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
@@ -24,7 +26,8 @@ TASKS = sorted(config["tasks"])
 SEEDS = config["seeds"]
 SETTING_RE = "[LBIU](-[LBIU])*"
 SYNTHETIC_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "synthetic"]
-REAL_TASKS = [t for t in TASKS if config["tasks"][t]["source"] != "synthetic"]
+FOLDER_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "folders"]
+REAL_TASKS = [t for t in TASKS if t not in SYNTHETIC_TASKS + FOLDER_TASKS]
 DOWNLOADS = config["datasets"]["root"]
 AUTOMATIC = sorted(k for k, d in REGISTRY.items() if d.access == "automatic")
 REQUEST_ONLY = sorted(k for k, d in REGISTRY.items() if d.access == "request-only")
@@ -35,10 +38,46 @@ def one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def client_key(wildcards):
+    return client_dataset(config["tasks"][wildcards.task]["source"], wildcards.client)[0]
+
+
 def dataset_ready(wildcards):
-    """Marker of the downloaded (or verified hand-placed) dataset a real client is read from."""
-    key, _ = client_dataset(config["tasks"][wildcards.task]["source"], wildcards.client)
-    return f"{DOWNLOADS}/{key}.ready.json"
+    """Manifest of the verified (extracted or downloaded) dataset a real client is read from."""
+    return f"{DOWNLOADS}/{client_key(wildcards)}.ready.json"
+
+
+def dataset_params(wildcards):
+    """Only what decides this dataset's copy (its folder, URLs, licence, allow_partial)."""
+    return dataset_entry(config["datasets"], wildcards.dataset)
+
+
+def client_data_params(wildcards):
+    """Where this client's dataset lives, and nothing about any other dataset."""
+    entry = dataset_entry(config["datasets"], client_key(wildcards))
+    return {"root": DOWNLOADS, "paths": {entry["dataset"]: entry["folder"]}}
+
+
+def task_data_params(wildcards):
+    """The parts of a task that change this client's standardized file: not its training
+    settings, not other clients' folders; the client list only where its order matters
+    (HAM10000 keeps a lesion imaged at two sites at the first client)."""
+    task = config["tasks"][wildcards.task]
+    keys = ("source", "image_size", "channels", "split", "real")
+    params = {k: task[k] for k in keys if k in task}
+    if task["source"] == "ham10000":
+        params["clients"] = task["clients"]
+    if task["source"] == "folders":
+        folders = dict(task["real"]["folders"])
+        folders["clients"] = {wildcards.client: folders["clients"][wildcards.client]}
+        params["real"] = {**task["real"], "folders": folders}
+    return params
+
+
+def print_preflight():
+    """Every dataset's state, at once, before planning (dry runs included)."""
+    if REAL_TASKS or FOLDER_TASKS:
+        print(preflight(config)[0], file=sys.stderr)
 
 
 def task_config(wildcards):
@@ -46,13 +85,16 @@ def task_config(wildcards):
 
 
 def check_real_clients():
-    """Fail at load time on a real task's client that its federation does not have."""
+    """Fail at load time on a real task's client that its federation (or folders) lacks."""
     for task in REAL_TASKS:
         for client in config["tasks"][task]["clients"]:
             client_dataset(config["tasks"][task]["source"], client)
+    for task in FOLDER_TASKS:
+        check_folder_task(task, config["tasks"][task])
 
 
 check_real_clients()
+print_preflight()
 
 
 def clients(task):
@@ -94,6 +136,11 @@ def normal_files(wildcards):
     """The normals file, for a run whose clients train on normal images (real.normal_images)."""
     run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
     return [f"{RESOURCES}/{wildcards.task}/train/normals.h5"] if run.normal_clients else []
+
+
+def normals_source(wildcards):
+    """The standardized file of the client whose data hold the normal images (BUSI's)."""
+    return f"{RESOURCES}/{wildcards.task}/standardized/{normal_client(wildcards.task)}.h5"
 
 
 def run_config(wildcards):

@@ -19,7 +19,7 @@ rule degrade:
 rule normals:
     """BUSI's normal images (training only), added per run where its normal-image rule says."""
     input:
-        lambda wc: f"{RESOURCES}/{wc.task}/standardized/{normal_client(wc.task)}.h5",
+        normals_source,
     output:
         f"{RESOURCES}/{{task}}/train/normals.h5",
     conda:
