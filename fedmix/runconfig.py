@@ -89,7 +89,7 @@ class RunConfig:
     params: Any  # the algorithm's Params instance
     classes: tuple[str, ...]  # multi-class task: class names (mask value k + 1); () binary
     class_dice: str  # multi-class soft Dice per channel: "batch" | "sample"
-    normal_clients: tuple[str, ...] = ()  # train on the normal images (real.normal_images)
+    normal_clients: tuple[str, ...]  # train on the normal images (real.normal_images)
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -80,6 +80,7 @@ def test_mode_original_needs_the_breast_source():
 
 def _minimal_config():
     return {
+        "experiment": "t",
         "tasks": {
             "b": {
                 "source": "breast",

@@ -69,7 +69,10 @@ def test_schema_defaults_match_what_a_resolved_run_uses():
 def test_dataclass_defaults_are_those_of_the_paper_and_the_demo():
     p = FedMixParams(variant="tmi")
     assert (p.lambda_, p.beta, p.tau, p.box_tau) == (10.0, 1.5, 0.9, 0.5)
-    assert (p.adaptive_weights, p.box_refinement, p.use_image_labels) == (True, True, True)
+    assert (p.adaptive_weights, p.box_refinement, p.use_image_labels) == (True, True, False)
+    assert (p.box_margin, p.box_margin_clamp) == ((1, 9), True)  # the TMI code's margin
+    arxiv = FedMixParams(variant="arxiv")
+    assert (arxiv.box_margin, arxiv.box_margin_clamp) == ((2, 2), False)  # the arXiv code's
     assert FedProxParams().mu == 0.0
     assert (FedSTParams().labelled_weight, FedRGDParams().labelled_weight) == (0.9, 0.5)
     assert (UNetParams().width, UNetParams().levels) == (8, 3)

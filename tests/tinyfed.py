@@ -103,6 +103,7 @@ def tiny_run(**overrides) -> RunConfig:
         precision="fp32",
         compile=False,
         model=model_spec({"width": 4, "levels": 2} | net, "tiny"),
+        normal_clients=(),
         classes=(),
         class_dice="batch",
     )

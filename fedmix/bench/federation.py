@@ -82,5 +82,6 @@ def bench_run_config(size: BenchSize, precision: str, compile: bool) -> RunConfi
         selection="validation", selection_clients="labelled", checkpoint_every=1000,
         precision=precision, compile=compile,
         model=ModelSpec("unet", UNetParams(width=size.width, levels=size.levels)),
-        params=FedMixParams(variant="tmi", tau=0.0, box_tau=0.0),
+        params=FedMixParams(variant="tmi", tau=0.0, box_tau=0.0), normal_clients=(),
+        classes=(), class_dice="batch",
     )  # fmt: skip
