@@ -58,7 +58,7 @@ def test_every_parameter_default_is_written_once():
 
 def test_schema_defaults_match_what_a_resolved_run_uses():
     """Each training default of the schema arrives in RunConfig unchanged (no second value)."""
-    minimal = {k: DEFAULT[k] for k in ("tasks", "methods", "tables")}
+    minimal = {k: DEFAULT[k] for k in ("experiment", "tasks", "methods", "tables")}
     config = validate_config(minimal)
     run = resolve_run(config, "synthetic-breast", "fedavg", "L-L-L", 0)
     schema = load_schema()["properties"]["training"]["properties"]
