@@ -23,6 +23,9 @@ test: $(BIN)/snakemake
 	$(BIN)/ruff format --check .
 	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest
+	@# Float tolerances must hold with and without native bf16/AVX-512 kernels, whichever CPU
+	@# this is: the precision-marked tests run again with oneDNN and ATen held to AVX2.
+	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q -m precision
 
 lint: $(BIN)/snakemake
 	$(BIN)/ruff check .

@@ -1,5 +1,4 @@
 import copy
-import time
 from pathlib import Path
 
 import numpy as np
@@ -127,12 +126,6 @@ def test_dermoscopy_in_colour():
     images = arrays["images"].astype(float)
     assert images.shape[1] == 3
     assert images[:, 0].mean() > images[:, 2].mean() + 20  # skin tones: red above blue
-
-
-def test_generation_is_fast():
-    start = time.perf_counter()
-    generate_client("synthetic-breast", "bus", _with(BREAST, "bus", n=100))
-    assert time.perf_counter() - start < 3.0  # about 0.3 s on a shared 2-core machine
 
 
 def test_modality_specific_key_is_rejected():
