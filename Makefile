@@ -16,7 +16,7 @@ $(BIN)/snakemake: pyproject.toml constraints.txt
 	touch $@
 
 demo: $(BIN)/snakemake
-	$(BIN)/snakemake --cores $(CORES) results/table1.csv
+	$(BIN)/snakemake --cores $(CORES) results/demo/table1.csv
 
 test: $(BIN)/snakemake
 	$(BIN)/ruff check .

@@ -1,12 +1,15 @@
 # fedmix: FedMix (Wicaksana et al., IEEE TMI 2023) as a reproducible Snakemake pipeline.
 #
-# Layout of what it writes (logs/ mirrors results/ and resources/):
-#   resources/downloads/{dataset}[.ready.json]      real data, downloaded or placed (real tasks only)
-#   resources/{task}/standardized/{client}.h5      all samples of a client (images, masks, labels, split)
-#   resources/{task}/train/{client}.{L,B,I,U}.h5    train split, only what the supervision allows
-#   resources/{task}/{val,test}/{client}.h5         held-out splits with masks (test: evaluation only)
-#   results/{task}/{method}/{setting}/seed{seed}/   checkpoints, history.csv, config.json, eval_*.csv
-#   results/table{1,2,3}.{csv,md,tex}, results/figures/*.{png,pdf}, results/report.html
+# Layout of what it writes, per configuration (<exp> = its `experiment:` name; logs/<exp>/
+# mirrors results/<exp>/ and resources/<exp>/; raw downloads are shared by every configuration):
+#   resources/downloads/{dataset}[.ready.json]          real data and its verified manifest
+#   resources/<exp>/{task}/standardized/{client}.h5     all samples of a client (images, masks, split)
+#   resources/<exp>/{task}/train/{client}.{L,B,I,U}.h5  train split, only what the supervision allows
+#   resources/<exp>/{task}/{val,test}/{client}.h5       held-out splits with masks (test: evaluation)
+#   results/<exp>/{task}/{method}/{setting}/seed{seed}/ checkpoints, history.csv, config.json, eval_*
+#   results/<exp>/table{1,2,3}.{csv,md,tex}, results/<exp>/figures/*.{png,pdf}
+#   results/<exp>/report.html                           snakemake --report results/<exp>/report.html
+# `snakemake help` lists every target with one line each.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -27,7 +30,7 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
-    task="|".join(TASKS),
+    task=one_of(TASKS),
     client="[A-Za-z0-9_]+",
     sup="[LBIU]",
     setting=SETTING_RE,
@@ -60,9 +63,10 @@ localrules:
     figure_overlays,
     figure_sensitivity,
     figures,
+    help,
 
 
 rule all:
+    """Every table and figure of this configuration."""
     input:
-        table_targets(),
-        figure_targets(),
+        default_targets(),

@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 
 from fedmix.data.degrade import boxes_to_masks
-from fedmix.io import SUPERVISION_FIELDS, read_h5
+from fedmix.filechecks import check_eval_arrays, check_train_arrays
+from fedmix.io import SUPERVISION_FIELDS, FedmixFileError, read_h5
 
 __all__ = ["ClientData", "EvalData", "load_client", "load_eval", "views"]
 
@@ -50,15 +51,17 @@ class EvalData:
 
 
 def load_client(path: str | Path, name: str, supervision: str, device) -> ClientData:
-    """Read a training file and check that it holds exactly what ``supervision`` allows."""
+    """Read a training file and check that it holds exactly what ``supervision`` allows, in
+    valid values (:func:`fedmix.filechecks.check_train_arrays`); else :class:`FedmixFileError`."""
     arrays, attrs = read_h5(path)
     expected = set(SUPERVISION_FIELDS[supervision])
     if set(arrays) != expected or attrs.get("supervision") != supervision:
-        raise ValueError(
+        raise FedmixFileError(
             f"{path}: expected a {supervision!r} training file with fields {sorted(expected)}, "
             f"found supervision {attrs.get('supervision')!r} and fields {sorted(arrays)}; "
             "rebuild it with the degrade rule"
         )
+    check_train_arrays(path, supervision, arrays)
     images = torch.from_numpy(arrays["images"]).to(device)
     data = ClientData(name=name, supervision=supervision, images=images)
     if supervision == "L":
@@ -73,8 +76,10 @@ def load_client(path: str | Path, name: str, supervision: str, device) -> Client
 
 
 def load_eval(path: str | Path, name: str, device) -> EvalData:
+    """Read and check a validation or test file (:func:`fedmix.filechecks.check_eval_arrays`)."""
     fields = ("images", "masks", "lesion", "sample_ids")
     arrays, _ = read_h5(path, fields)
+    check_eval_arrays(path, arrays)
     return EvalData(
         name=name,
         images=torch.from_numpy(arrays["images"]).to(device),

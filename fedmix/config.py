@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,22 @@ def _validator_class():
                     instance[name] = copy.deepcopy(sub["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+    # Stricter types than JSON's: 2.0 is not an integer (rounds: 2.0), and NaN or infinity
+    # (YAML .nan, .inf) is not a number, since every range check passes NaN.
+    types = validator_class.TYPE_CHECKER.redefine_many(
+        {"integer": lambda _, v: _is_int(v), "number": lambda _, v: _is_finite(v)}
+    )
+    return jsonschema.validators.extend(
+        validator_class, {"properties": set_defaults}, type_checker=types
+    )
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite(value) -> bool:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def validate_config(config: dict) -> dict:
@@ -94,11 +110,26 @@ def _describe(error: jsonschema.ValidationError) -> str:
             f"{where}: unknown key(s) {unknown}; allowed keys here are {allowed}. "
             "Fix the spelling or remove the key."
         )
+    if "propertyNames" in error.relative_schema_path:
+        rule = error.schema.get("description", f"match {error.schema.get('pattern')}")
+        return f"{where}: the name {error.instance!r} is not allowed: {rule}. Rename it."
+    value = error.instance
+    if error.validator == "type" and isinstance(value, float) and not math.isfinite(value):
+        return (
+            f"{where}: {value} is not a finite number (YAML .nan and .inf are read as NaN and "
+            "infinity, which every range check would let through); give a number."
+        )
+    wants_int = error.validator == "type" and "integer" in error.validator_value
+    if wants_int and isinstance(value, float):
+        return f"{where}: {value} is not a whole number; write it without a decimal point."
     hint = "See the comments in config/config.yaml for valid values."
-    if error.validator == "type" and isinstance(error.instance, str):
+    if error.validator == "pattern" and "description" in error.schema:
+        hint = f"Allowed: {error.schema['description']}."
+    if error.validator == "type" and isinstance(value, str):
         hint = (
-            "Values inside lists or maps given with --config arrive as text; put such "
-            "overrides in a YAML file and pass it with --configfile."
+            "In a YAML file, write the value without quotes. With --config on the command "
+            "line, values inside lists or maps arrive as text: put such overrides in a YAML "
+            "file and pass it with --configfile."
         )
     return f"{where}: {error.message}. {hint}"
 
@@ -112,6 +143,12 @@ def _check_references(config: dict) -> None:
                 f"config['tasks'][{name!r}]['split']: val_fraction + test_fraction = "
                 f"{split['val_fraction'] + split['test_fraction']} leaves no training data; "
                 "make their sum smaller than 1"
+            )
+        if split["mode"] == "original" and task["source"] != "breast":
+            raise ConfigError(
+                f"config['tasks'][{name!r}]['split']: mode 'original' follows the authors' "
+                f"breast fold lists, but the task's source is {task['source']!r}; use mode "
+                "grouped (or paper for the skin task)"
             )
         synth = task.get("synthetic")
         if task["source"] == "synthetic":

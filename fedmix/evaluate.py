@@ -8,7 +8,6 @@ often exactly one of prediction and mask was empty.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from fedmix.checkpoint import load_checkpoint
 from fedmix.clients import load_eval
 from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
-from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS
+from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS, read_h5, write_csv
 from fedmix.metrics import dice, hd95, iou, one_empty
 from fedmix.model import predict_binary
 from fedmix.model_keys import serving_key
@@ -53,6 +52,7 @@ def evaluate_checkpoint(
     state = load_checkpoint(checkpoint, device="cpu")
     run = RunConfig.from_dict(state["config"])
     which = Path(checkpoint).stem
+    data_text = describe_files(run.data, test_files)
     images_rows, client_rows = [], []
     for client, path in zip(run.clients, test_files, strict=True):
         data = load_eval(path, client, dev)
@@ -82,7 +82,7 @@ def evaluate_checkpoint(
                 "which": which,
                 "round": int(state["round"]),
                 "selection": run.selection,
-                "data": run.data,
+                "data": data_text,
                 "client": client,
                 "n_images": len(rows),
                 "dice": _mean(r["dice"] for r in rows),
@@ -97,17 +97,19 @@ def evaluate_checkpoint(
     return client_rows
 
 
+def describe_files(described: str, files: list[str]) -> str:
+    """The config's description of the data plus what ``files`` record of their provenance
+    (real data: each dataset's manifest digest and PARTIAL flag); synthetic files add nothing."""
+    found = dict.fromkeys(read_h5(p, ())[1].get("data_provenance") for p in files)
+    found.pop(None, None)
+    return f"{described} [{'; '.join(found)}]" if found else described
+
+
 def _mean(values) -> float:
     values = list(values)
     return float(np.mean(values)) if values else float("nan")
 
 
 def _write_csv(path, columns, rows) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()})
-    tmp.replace(path)
+    fmt = [{k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+    write_csv(path, columns, fmt)

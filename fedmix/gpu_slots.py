@@ -7,6 +7,11 @@ therefore claims a *slot* ``k`` in ``0 .. n_slots - 1`` by taking an exclusive O
 flock lock when its file is closed or its process dies, so a crashed or killed job frees its
 slot at once; no stale lock file needs cleaning up.
 
+The lock folder is private: created with mode 0700, and on every use it must be a real folder
+(not a link) owned by this user and closed to others, and lock files are opened without
+following links (``O_NOFOLLOW``), so nobody else can plant a link that makes a job truncate
+another file.
+
 Under a scheduler (SLURM and the like) the scheduler has already picked the GPU and exposes it
 through ``CUDA_VISIBLE_DEVICES``: no lock is taken and the job uses ``cuda``.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,6 +31,7 @@ __all__ = [
     "SCHEDULER_JOB_VARIABLES",
     "claim_gpu_slot",
     "default_lock_dir",
+    "private_lock_dir",
     "scheduler_job",
     "select_device",
 ]
@@ -48,9 +55,41 @@ def scheduler_job(environ: dict[str, str] | None = None) -> str | None:
     return next((name for name in SCHEDULER_JOB_VARIABLES if environ.get(name)), None)
 
 
+def private_lock_dir(lock_dir: str | os.PathLike) -> Path:
+    """Create ``lock_dir`` (mode 0700) if needed and check it is a folder, not a link, owned by
+    this user and closed to group and others; raise ``PermissionError`` naming the fix if not."""
+    lock_dir = Path(lock_dir)
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = os.lstat(lock_dir)
+    problem = None
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        problem = "is not a plain folder (a symbolic link or a file)"
+    elif st.st_uid != os.getuid():
+        problem = f"belongs to user id {st.st_uid}, not to you ({os.getuid()})"
+    elif st.st_mode & 0o077:
+        problem = f"is open to other users (mode {stat.S_IMODE(st.st_mode):o}; run chmod 700 on it)"
+    if problem:
+        raise PermissionError(
+            f"GPU lock folder {lock_dir} {problem}; its lock files could be planted by someone "
+            "else. Remove it, or set FEDMIX_GPU_LOCK_DIR to a private folder of yours"
+        )
+    return lock_dir
+
+
 def _try_lock(path: Path):
-    """Open ``path`` and take a non-blocking exclusive flock; return the file or None."""
-    handle = open(path, "a+")  # kept open (not `with`) while the slot is held
+    """Open ``path`` (never through a link) and take a non-blocking exclusive flock; return the
+    file or None."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as err:
+        raise PermissionError(
+            f"GPU lock file {path} cannot be opened safely ({err.strerror}); it is probably a "
+            "symbolic link planted there. Remove it"
+        ) from err
+    handle = os.fdopen(fd, "r+")  # kept open (not `with`) while the slot is held
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise PermissionError(f"GPU lock file {path} is not a regular file; remove it")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -79,10 +118,9 @@ def claim_gpu_slot(
     """
     if n_slots < 1:
         raise ValueError(f"n_slots = {n_slots}: need at least one GPU slot (runtime.gpu_slots)")
-    lock_dir = Path(lock_dir)
-    lock_dir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s
     while True:
+        lock_dir = private_lock_dir(lock_dir)  # checked on every attempt, not once
         for k in range(n_slots):
             handle = _try_lock(lock_dir / f"gpu{k}.lock")
             if handle is not None:

@@ -1,6 +1,7 @@
 """HDF5 files of the pipeline: one layout for every task, synthetic or real.
 
-Three kinds of file, all written atomically (temporary name, renamed when complete):
+Three kinds of file, all written atomically (temporary name, renamed when complete);
+``resources/`` below stands for ``resources/<experiment>/``:
 
 ``standardized`` -- ``resources/{task}/standardized/{client}.h5``: every sample of one client.
 
@@ -30,9 +31,13 @@ selection; only the evaluation rule opens the test files.
 
 from __future__ import annotations
 
+import csv
+import errno
+import hashlib
+import io
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import h5py
@@ -46,8 +51,13 @@ __all__ = [
     "SPLIT_NAMES",
     "SUPERVISION_FIELDS",
     "FedmixFileError",
+    "file_digests",
+    "publish",
     "read_h5",
+    "remove_partial",
+    "write_csv",
     "write_h5",
+    "write_text",
 ]
 
 SPLIT_NAMES = ("train", "val", "test", "unlabelled_extra")
@@ -62,8 +72,9 @@ SUPERVISION_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Columns of the CSV files a run leaves in results/{task}/{method}/{setting}/seed{seed}/, written
-# by training and evaluation and read by the report: one definition for writers and readers.
+# Columns of the CSV files a run leaves in
+# results/<experiment>/{task}/{method}/{setting}/seed{seed}/, written by training and evaluation
+# and read by the report: one definition for both.
 HISTORY_COLUMNS = (  # history.csv: one row per round and client
     "round",
     "client",
@@ -103,8 +114,9 @@ def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: M
     """Write ``arrays`` and ``attrs`` to ``path`` atomically.
 
     The data go to ``<path>.tmp-<pid>`` first and are renamed onto ``path`` only once the file is
-    closed, so an interrupted run never leaves a file that looks complete. Non-scalar attribute
-    values are stored as JSON strings.
+    closed and synced, so an interrupted run never leaves a file that looks complete. Arrays carry
+    a Fletcher-32 checksum per chunk, so a flipped bit is an error when read, not a silent value.
+    Non-scalar attribute values are stored as JSON strings.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,17 +127,93 @@ def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: M
                 value = np.asarray(value)
                 if value.dtype.kind in "UO":
                     f.create_dataset(name, data=value.astype(object), dtype=h5py.string_dtype())
+                elif value.ndim and value.size:
+                    f.create_dataset(
+                        name, data=value, compression="gzip", compression_opts=4, fletcher32=True
+                    )
                 else:
-                    compress = {"compression": "gzip", "compression_opts": 4} if value.ndim else {}
-                    f.create_dataset(name, data=value, **compress)
+                    f.create_dataset(name, data=value)
             for key, value in attrs.items():
                 is_plain = isinstance(value, str | int | float | bool | np.integer | np.floating)
                 f.attrs[key] = value if is_plain else json.dumps(value, sort_keys=True)
             f.attrs["complete"] = True
-        os.replace(tmp, path)
+        publish(tmp, path)
+    except OSError as err:
+        raise FedmixFileError(f"{path}: could not be written ({_reason(err)})") from err
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Rename the finished file ``tmp`` onto ``path`` durably: its data are synced to disk
+    first and the folder entry after, so a power cut never leaves a renamed but empty file."""
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    folder = os.open(Path(path).parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically and durably (``<path>.tmp-<pid>``, synced, renamed);
+    the temporary is removed on failure."""
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        publish(tmp, path)
+    except OSError as err:
+        raise FedmixFileError(f"{path}: could not be written ({_reason(err)})") from err
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_csv(path: str | os.PathLike, columns: tuple[str, ...], rows: Iterable[dict]) -> Path:
+    """Write ``rows`` (already formatted) under header ``columns`` with :func:`write_text`."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text(path, buffer.getvalue())
+
+
+def remove_partial(folder: str | os.PathLike, names: Iterable[str]) -> list[Path]:
+    """Delete the unfinished temporaries (``<name>.tmp``, ``<name>.tmp-<pid>``) of ``names`` in
+    ``folder`` that a killed or failed run left behind; return what was removed."""
+    removed = []
+    for name in names:
+        for tmp in Path(folder).glob(f"{name}.tmp*"):
+            if tmp.is_file() or tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
+def file_digests(paths: Iterable[str | os.PathLike]) -> dict[str, str]:
+    """``{path: "sha256:<hex>"}`` of each file: what a checkpoint was trained on."""
+    digests = {}
+    for path in paths:
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        except OSError as err:
+            raise FedmixFileError(f"{path}: cannot be read ({_reason(err)})") from err
+        digests[str(path)] = f"sha256:{h.hexdigest()}"
+    return digests
+
+
+def _reason(err: OSError) -> str:
+    """An OSError in words, with the fix for the common case of a full disk."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{err.strerror or err}; the disk is full: free space and run again"
+    return str(err)
 
 
 def read_h5(
@@ -156,14 +244,21 @@ def read_h5(
             raise FedmixFileError(
                 f"{path}: missing dataset(s) {missing}; it holds {sorted(f.keys())}"
             )
-        arrays = {}
-        for n in names:
-            data = f[n][()]
-            if f[n].dtype.kind == "O":
-                data = np.array([s.decode() if isinstance(s, bytes) else s for s in data])
-            arrays[n] = data
-        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+        try:
+            arrays = {n: _read_dataset(f[n]) for n in names}
+            attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+        except OSError as err:  # a failed checksum or decompression: damaged on disk
+            raise FedmixFileError(
+                f"{path}: damaged data ({err}); delete it and let snakemake rebuild it"
+            ) from err
     return arrays, attrs
+
+
+def _read_dataset(dataset: h5py.Dataset) -> np.ndarray:
+    data = dataset[()]
+    if dataset.dtype.kind == "O":
+        data = np.array([s.decode() if isinstance(s, bytes) else s for s in data])
+    return data
 
 
 def _decode_attr(value):

@@ -29,6 +29,8 @@ def log_to(path: str | Path | None, level: int = logging.INFO):
         root.setLevel(level)
         try:
             yield
+        except SystemExit:  # an expected error, already reported in one line
+            raise
         except BaseException:
             logging.getLogger("fedmix").exception("job failed")
             raise

@@ -42,6 +42,8 @@ __all__ = [
     "predict_binary",
 ]
 
+INFERENCE_MEMORY = 8 * 2**30  # bytes a prediction pass may hold at its widest point
+
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable scalars in ``model`` (parameters with ``requires_grad``)."""
@@ -51,14 +53,25 @@ def count_parameters(model: nn.Module) -> int:
 def inference_batch(images: torch.Tensor, width: int) -> int:
     """Images per forward pass when only predicting: (N, C, H, W) ``images``, U-Net ``width``.
 
-    GPU: 256. CPU: as many as keep the first level's fp32 activation (batch x width x H x W)
-    within 1 MiB, so it stays in a core's L2 cache: 32 at width 8 and 32 x 32, where one pass
-    over 54 images took 30% longer than passes of 32 (measured on the demo's 2-core VM).
+    Memory bound: a prediction pass holds at its peak about ``9 * width`` fp32 channels at full
+    resolution per image (measured 8.6: the top decoder level's skip, upsampled input,
+    concatenation and convolution outputs, plus the coarser levels); a pass keeps that within
+    :data:`INFERENCE_MEMORY` (8 GiB: 56 of the paper's 256 x 256 images at width 64).
+    Within the bound:
+
+    - GPU: 256 images.
+    - CPU: as many as keep the first level's fp32 activation (batch x width x H x W) within
+      1 MiB, a core's L2 cache (56 at width 8 and 24 x 24; at 32 x 32 one pass over 54 images
+      took 30% longer than passes of 32), but at least 16, a training batch: a pass without
+      autograd needs far less memory than the training step the machine already runs, and at
+      the paper's width, where one 64 x 64 image alone fills 1 MiB, passes of 16 predict
+      faster than image by image (docs/performance.md).
     """
-    if images.device.type != "cpu":
-        return 256
     h, w = images.shape[-2:]
-    return max(1, 2**18 // (width * h * w))
+    fits = max(1, INFERENCE_MEMORY // (9 * width * h * w * 4))
+    if images.device.type != "cpu":
+        return min(256, fits)
+    return min(max(16, 2**18 // (width * h * w)), fits)
 
 
 @torch.inference_mode()

@@ -7,7 +7,6 @@ int, "models": {key: state_dict}}`` with keys from :mod:`fedmix.model_keys`; ``r
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
@@ -16,7 +15,7 @@ import torch
 
 from fedmix.checkpoint import save_checkpoint
 from fedmix.devices import precision_name, uses_channels_last
-from fedmix.io import HISTORY_COLUMNS
+from fedmix.io import HISTORY_COLUMNS, write_csv, write_text
 from fedmix.model_keys import model_key, parse_model_key
 
 __all__ = [
@@ -70,19 +69,22 @@ def runtime_record(run, device: torch.device) -> dict:
 
 
 def write_run_outputs(out_dir: Path, run, final: dict, best: dict, history, device) -> None:
-    """final.pt, best.pt, history.csv and config.json of a finished run; removes resume.pt."""
+    """final.pt, best.pt, history.csv and config.json of a finished run; removes resume.pt.
+
+    Each is written atomically and synced (:func:`fedmix.io.publish`); config.json also records
+    the digests of the input files (``final["inputs"]``) next to the resolved configuration.
+    """
     save_checkpoint(out_dir / "final.pt", final)
     save_checkpoint(out_dir / "best.pt", best["payload"])
-    tmp = out_dir / "history.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: _fmt(v) for k, v in row.items()})
-    tmp.replace(out_dir / "history.csv")
+    write_csv(out_dir / "history.csv", HISTORY_COLUMNS, [_fmt_row(r) for r in history])
     meta = {**run.to_dict(), "best_round": best["round"], "runtime": runtime_record(run, device)}
-    (out_dir / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+    meta["inputs"] = final.get("inputs")
+    write_text(out_dir / "config.json", json.dumps(meta, indent=2, sort_keys=True))
     (out_dir / "resume.pt").unlink(missing_ok=True)
+
+
+def _fmt_row(row: dict) -> dict:
+    return {k: _fmt(v) for k, v in row.items()}
 
 
 def _fmt(value):

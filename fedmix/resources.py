@@ -77,7 +77,13 @@ def count_images(paths: Iterable[str | os.PathLike]) -> int:
     for path in paths:
         if not os.path.exists(path):
             raise FileNotFoundError(errno.ENOENT, "training file not written yet", str(path))
-        with h5py.File(path, "r") as f:
+        try:
+            f = h5py.File(path, "r")
+        except OSError as err:  # truncated or damaged: say which file, not just h5py's words
+            raise FedmixFileError(
+                f"{path}: not a readable HDF5 file ({err}); delete it and let snakemake rebuild it"
+            ) from err
+        with f:
             if "images" not in f:
                 raise FedmixFileError(f"{path}: no 'images' dataset; rebuild it with snakemake")
             total += f["images"].shape[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from fedmix.data.normals import normal_image_clients, normal_image_source, resolve_normal_rule
 from fedmix.methods import hyper_sections, strategy_class
 from fedmix.networks import ModelSpec, model_spec
 from fedmix.params import ConfigError, build_params, params_to_dict
@@ -35,7 +36,8 @@ SUPERVISION_LETTERS = {
     "U": "unlabeled",
 }
 # Keys of methods.<name> that are not the algorithm's parameters.
-METHOD_KEYS = ("algorithm", "weight_decay")
+# (selection and selection_clients override training's: the original-protocol row selects on test)
+METHOD_KEYS = ("algorithm", "weight_decay", "selection", "selection_clients")
 
 
 def parse_setting(setting: str, n_clients: int | None = None) -> tuple[str, ...]:
@@ -85,6 +87,7 @@ class RunConfig:
     compile: bool
     model: ModelSpec
     params: Any  # the algorithm's Params instance
+    normal_clients: tuple[str, ...] = ()  # train on the normal images (real.normal_images)
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -95,8 +98,9 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         d = dict(d)
-        for key in ("clients", "supervision"):
-            d[key] = tuple(d[key])
+        for key in ("clients", "supervision", "normal_clients"):
+            if key in d:
+                d[key] = tuple(d[key])
         d["model"] = model_spec(d["model"], "run config['model']")
         params_class = strategy_class(d["algorithm"], "run config['algorithm']").Params
         d["params"] = build_params(params_class, d["params"], "run config['params']")
@@ -136,6 +140,14 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
     t, m = config["tasks"][task], config["methods"][method]
     supervision = parse_setting(setting, len(t["clients"]))
     training = {**config["training"], **t.get("training", {})}
+    for key in ("selection", "selection_clients"):
+        training[key] = m.get(key, training[key])
+    params = method_params(config, task, method)
+    normal_rule = resolve_normal_rule(
+        t.get("real", {}).get("normal_images", "auto"),
+        m["algorithm"],
+        getattr(params, "variant", None),
+    )
     return RunConfig(
         task=task,
         method=method,
@@ -162,7 +174,10 @@ def resolve_run(config: dict, task: str, method: str, setting: str, seed: int) -
         precision=training["precision"],
         compile=training["compile"],
         model=run_model(config, task),
-        params=method_params(config, task, method),
+        params=params,
+        normal_clients=normal_image_clients(
+            normal_rule, t["clients"], supervision, normal_image_source(t)
+        ),
     )
 
 

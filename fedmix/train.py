@@ -4,8 +4,9 @@ Each round: broadcast the global model(s) of each client's group, let the strate
 (:mod:`fedmix.methods`) say what the client trains on (``local_job``) and with which loss
 (``local_loss``), train one local epoch per stream, weigh the updates (``weights``), aggregate
 them (``aggregate``) and score the new global model on the validation split. Every random draw
-of round r comes from a generator seeded with (seed, r), so a resumed run repeats an
-uninterrupted one exactly on CPU.
+of client i in round r comes from a generator seeded with (seed, r, i), so a resumed run repeats
+an uninterrupted one exactly on CPU, and so does a deployment whose sites each run their own
+step (:class:`LocalTrainer`, :mod:`fedmix.flower`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
 from fedmix.clients import ClientData, EvalData, load_client, load_eval, views
 from fedmix.config import RunConfig
+from fedmix.data.normals import append_normals
 from fedmix.devices import (
     autocast,
     configure_cuda,
@@ -31,19 +32,38 @@ from fedmix.devices import (
     uses_channels_last,
 )
 from fedmix.gpu_slots import select_device
+from fedmix.io import file_digests
 from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
 from fedmix.metrics import batch_dice_scores
 from fedmix.model import predict_binary
 from fedmix.networks import build_network
-from fedmix.optim import FlatAdam
+from fedmix.optim import FusedAdam
 from fedmix.outputs import (
     models_payload,
     restore_models,
     resume_payload,
+    runtime_record,
     write_run_outputs,
 )
+from fedmix.progress import RoundProgress, header_fields, log_header, log_summary
+from fedmix.runguard import guarded_run
 
-__all__ = ["NonFiniteLossError", "RoundLoop", "copy_weights", "round_seed", "train_run"]
+__all__ = [
+    "LocalTrainer",
+    "NonFiniteLossError",
+    "RoundLoop",
+    "aggregate_updates",
+    "client_round_seed",
+    "copy_weights",
+    "history_rows",
+    "initial_models",
+    "new_model",
+    "round_seed",
+    "selection_scope",
+    "train_run",
+    "validate_model",
+    "with_normal_images",
+]
 
 log = logging.getLogger("fedmix.train")
 
@@ -60,20 +80,23 @@ def train_run(
     device: str = "auto",
     threads: int = 1,
     gpu_slots: int = 0,
+    normals_file: str | None = None,
 ) -> list[dict]:
     """Train one run and write final.pt, best.pt, history.csv and config.json to ``out_dir``.
 
-    ``train_files`` and ``selection_files`` are in client order. A ``resume.pt`` left in
+    ``train_files`` and ``selection_files`` are in client order; ``normals_file`` holds lesion-free
+    images that ``run.normal_clients`` add to their training data. A ``resume.pt`` left in
     ``out_dir`` by an interrupted run is continued (after checking it belongs to this run).
     Returns the history rows.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    with _device_context(device, gpu_slots) as dev:
+    # one process per run folder, stopped with its Snakemake, no half-written file left
+    with guarded_run(out_dir), _device_context(device, gpu_slots) as dev:
         if dev.type == "cpu":
             deterministic_cpu(compiled=run.compile)
-        loop = RoundLoop(run, train_files, selection_files, out_dir, dev)
+        loop = RoundLoop(run, train_files, selection_files, out_dir, dev, normals_file)
         return loop.train()
 
 
@@ -85,12 +108,26 @@ def _device_context(device: str, gpu_slots: int):
         yield resolve_device(spec)
 
 
+def with_normal_images(clients: list[ClientData], run: RunConfig, normals_file, device):
+    """``clients`` with the normals file's images added to each of ``run.normal_clients``."""
+    if not run.normal_clients:
+        return clients
+    if normals_file is None:
+        raise ValueError(
+            f"clients {list(run.normal_clients)} train on normal images but no normals file "
+            "was given; run through the workflow (rule normals) or pass normals_file"
+        )
+    normals = load_client(normals_file, "normals", "U", device).images
+    log.info("%d normal images join %s", normals.shape[0], list(run.normal_clients))
+    return [append_normals(c, normals) if c.name in run.normal_clients else c for c in clients]
+
+
 class RoundLoop:
     """One run's state. Public (the benchmarks use it): :meth:`round`, :meth:`local_train`,
     :meth:`autocast`, ``run``, ``strategy``, ``clients``, ``selection``, ``globals`` ({group:
     [stream models]}), ``local`` and ``optims`` ({client: [one per stream]})."""
 
-    def __init__(self, run, train_files, selection_files, out_dir, device):
+    def __init__(self, run, train_files, selection_files, out_dir, device, normals_file=None):
         self.run, self.out_dir, self.device = run, Path(out_dir), device
         configure_cuda(device)
         self.strategy: Strategy = make_strategy(run)
@@ -100,29 +137,19 @@ class RoundLoop:
             load_client(f, c, s, device)
             for f, c, s in zip(train_files, run.clients, run.supervision, strict=True)
         ]
+        self.clients = with_normal_images(self.clients, run, normals_file, device)
         self.selection: list[EvalData] = [
             load_eval(f, c, device) for f, c in zip(selection_files, run.clients, strict=True)
         ]
-        # best.pt is chosen on these clients' masks only (RunConfig.selection_clients); the
-        # others' validation Dice is logged in history.csv for diagnosis and used for nothing.
-        self.selection_scope = [
-            c
-            for c, s in zip(run.clients, run.supervision, strict=True)
-            if run.selection_clients == "all" or s == "L"
-        ]
-        if not self.selection_scope:
-            raise ValueError(
-                f"setting {run.setting!r} has no pixel-labelled client to select best.pt on; "
-                "set training.selection_clients: all"
-            )
-        torch.manual_seed(run.seed)
-        groups = sorted({self.strategy.group(c) for c in run.clients})
-        # Independently initialised streams; every group starts from the same initial weights.
-        init = [self._new_model() for _ in range(self.strategy.streams)]
-        self.globals = {g: [self._copy(m) for m in init] for g in groups}
-        self.local = {c.name: [self._new_model() for _ in init] for c in self.clients}
+        # recorded in every checkpoint: a resume on other data is refused
+        self.inputs = file_digests([*train_files, *selection_files])
+        self.selection_scope = selection_scope(run)
+        self.globals = initial_models(run, self.strategy, device)
+        self.trainer = LocalTrainer(run, self.strategy, device)
+        streams = range(self.strategy.streams)
+        self.local = {c.name: [self._new_model() for _ in streams] for c in self.clients}
         self.optims = {
-            c: [FlatAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
+            c: [FusedAdam(m.parameters(), lr=run.lr, weight_decay=run.weight_decay) for m in models]
             for c, models in self.local.items()
         }
         self.history: list[dict] = []
@@ -130,88 +157,113 @@ class RoundLoop:
         self.start_round = 0
 
     def _new_model(self) -> torch.nn.Module:
-        model = build_network(self.run.model, self.run.channels).to(self.device)
-        if uses_channels_last(self.device):
-            model = model.to(memory_format=torch.channels_last)
-        if self.run.compile:
-            model.compile()  # in place: state_dict keys stay those of the plain network
-        return model
-
-    def _copy(self, model):
-        clone = self._new_model()
-        clone.load_state_dict(model.state_dict())
-        return clone
+        return new_model(self.run, self.device)
 
     def autocast(self):
         """The run's autocast context (training, pseudo labels, validation)."""
-        return autocast(self.run.precision, self.device)
+        return self.trainer.autocast()
 
     # ------------------------------------------------------------------ the loop
     def train(self) -> list[dict]:
         self._maybe_resume()
-        bar = tqdm(
-            range(self.start_round, self.run.rounds),
-            initial=self.start_round,
-            total=self.run.rounds,
-            desc=f"{self.run.method} {self.run.setting} seed{self.run.seed}",
-            mininterval=2.0,
+        run = self.run
+        first_model = next(iter(self.globals.values()))[0]
+        n_parameters = sum(p.numel() for p in first_model.parameters())
+        runtime = runtime_record(run, self.device)
+        log_header(
+            f"run {run.task}: {run.method} {run.setting} seed {run.seed} -> {self.out_dir}",
+            header_fields(run, self.clients, runtime, n_parameters),
         )
-        for rnd in bar:
+        desc = f"{run.method} {run.setting} seed{run.seed}"
+        progress = RoundProgress(self.start_round, run.rounds, desc)
+        for rnd in range(self.start_round, run.rounds):
             score = self.round(rnd)
-            bar.set_postfix(val_dice=f"{score:.3f}", best=f"{self.best['score']:.3f}")
+            last = self.history[-len(self.clients) :]
+            progress.update(
+                rnd + 1,
+                {h["client"]: h["train_loss"] for h in last},
+                {h["client"]: h["weight"] for h in last},
+                score,
+                (self.best["score"], self.best["round"]),
+            )
             if (rnd + 1) % self.run.checkpoint_every == 0 and rnd + 1 < self.run.rounds:
                 state = resume_payload(
                     self.run, self.globals, self.optims, self.history, self.best, rnd + 1
                 )
-                save_checkpoint(self.out_dir / "resume.pt", state)
-        final = models_payload(self.run, self.globals, self.run.rounds)
+                save_checkpoint(self.out_dir / "resume.pt", {**state, "inputs": self.inputs})
+        final = {**models_payload(self.run, self.globals, self.run.rounds), "inputs": self.inputs}
         write_run_outputs(self.out_dir, self.run, final, self.best, self.history, self.device)
+        files = ["final.pt", "best.pt", "history.csv", "config.json"]
+        log_summary((self.best["score"], self.best["round"]), run.rounds, files, progress.close())
         return self.history
 
     def round(self, rnd: int) -> float:
         """Train, weigh, aggregate and validate round ``rnd`` (0-based); the selection score."""
-        gen = torch.Generator().manual_seed(round_seed(self.run.seed, rnd))
         stats: dict[str, ClientStats] = {}
-        for client in self.clients:
-            stats[client.name] = self._train_client(rnd, client, gen)
-        weights = self.strategy.weights(rnd, stats)
-        used = {c: 0.0 for c in stats}
-        for group, w in weights.items():
-            members = [c for c in stats if self.strategy.group(c) == group]
-            check_weights(w)
-            for c, wc in zip(members, w, strict=True):
-                used[c] = float(wc)
-            keep = [i for i, wc in enumerate(w) if wc > 0]
-            for s, global_model in enumerate(self.globals[group]):
-                states = [self.local[members[i]][s].state_dict() for i in keep]
-                new = self.strategy.aggregate(
-                    rnd, group, s, global_model.state_dict(), states, [w[i] for i in keep]
-                )
-                global_model.load_state_dict(new)
+        for index, client in enumerate(self.clients):
+            stats[client.name] = self._train_client(rnd, client, index)
+        states = {c: [m.state_dict() for m in self.local[c]] for c in stats}
+        used = aggregate_updates(self.strategy, rnd, self.globals, stats, states)
         val = self._validate()
         score = float(np.mean([val[c] for c in self.selection_scope]))
-        for client in self.clients:
-            st = stats[client.name]
-            self.history.append(
-                {
-                    "round": rnd + 1,
-                    "client": client.name,
-                    "supervision": client.supervision,
-                    "n_samples": st.n_samples,
-                    "n_train": st.n_train,
-                    "train_loss": st.loss,
-                    "train_loss_stream2": st.loss2,
-                    "weight": used[client.name],
-                    "val_dice": val[client.name],
-                }
-            )
+        self.history.extend(history_rows(self.run, rnd, stats, used, val))
         if score > self.best["score"]:  # kept in memory; written once at the end
-            payload = models_payload(self.run, self.globals, rnd + 1)
+            payload = {**models_payload(self.run, self.globals, rnd + 1), "inputs": self.inputs}
             self.best = {"score": score, "round": rnd + 1, "payload": payload}
         return score
 
-    def _train_client(self, rnd: int, client: ClientData, gen) -> ClientStats:
+    def _train_client(self, rnd: int, client: ClientData, index: int) -> ClientStats:
         group_models = self.globals[self.strategy.group(client.name)]
+        models, optims = self.local[client.name], self.optims[client.name]
+        return self.trainer.train(rnd, client, index, group_models, models, optims)
+
+    def local_train(self, model, opt, job: LocalJob, target, global_model, gen) -> float:
+        """See :meth:`LocalTrainer.local_train` (kept here for the benchmarks)."""
+        return self.trainer.local_train(model, opt, job, target, global_model, gen)
+
+    def _validate(self) -> dict[str, float]:
+        """Mean Dice of each client's global stream-1 model on its selection split."""
+        return {
+            data.name: validate_model(
+                self.globals[self.strategy.group(data.name)][0], data, self.autocast()
+            )
+            for data in self.selection
+        }
+
+    def _maybe_resume(self) -> None:
+        path = self.out_dir / "resume.pt"
+        if not path.exists():
+            return
+        state = load_checkpoint(path, self.run, inputs=self.inputs)
+        restore_models(self.globals, state["models"])
+        for c, opts in self.optims.items():
+            for opt, sd in zip(opts, state["optimizers"][c], strict=True):
+                opt.load_state_dict(sd)
+        self.history = list(state["history"])
+        self.best = dict(state["best"])
+        self.start_round = int(state["round"])
+        log.info("resumed from %s at round %d", path, self.start_round)
+
+
+class LocalTrainer:
+    """One client's step of a round: its local job, then local training of each stream.
+
+    Shared by :class:`RoundLoop` (one process, every client) and the Flower ClientApp (one site
+    per process, :mod:`fedmix.flower.client_app`). Each client draws its random numbers from its
+    own generator seeded with (seed, round, client index), so a site's crops, flips and batch
+    order do not depend on which other sites trained before it, or where.
+    """
+
+    def __init__(self, run: RunConfig, strategy: Strategy, device: torch.device):
+        self.run, self.strategy, self.device = run, strategy, device
+
+    def autocast(self):
+        return autocast(self.run.precision, self.device)
+
+    def train(self, rnd: int, client: ClientData, index: int, group_models, models, optims):
+        """Train ``models`` (one per stream, with their ``optims``) from ``group_models``;
+        n_i, l_i and the stream-2 loss (n_i = 0: the client sat the round out)."""
+        gen = torch.Generator().manual_seed(client_round_seed(self.run.seed, rnd, index))
         images, maps = views(
             client.images, [client.masks, client.box_masks], self.run.crop_size, self.run.flips, gen
         )
@@ -220,9 +272,7 @@ class RoundLoop:
         if job is None:
             return ClientStats(0, math.nan, client.n_train, math.nan)
         losses = []
-        for s, (model, opt) in enumerate(
-            zip(self.local[client.name], self.optims[client.name], strict=True)
-        ):
+        for s, (model, opt) in enumerate(zip(models, optims, strict=True)):
             copy_weights(model, group_models[s])
             target = None if job.targets is None else job.targets[s]
             mean_loss = self.local_train(model, opt, job, target, group_models[s], gen)
@@ -258,35 +308,108 @@ class RoundLoop:
                 total += task_loss.detach() * idx.numel()
         return float(total / n)
 
-    @torch.inference_mode()
-    def _validate(self) -> dict[str, float]:
-        """Mean Dice of each client's global stream-1 model on its selection split."""
-        scores = {}
-        for data in self.selection:
-            model = self.globals[self.strategy.group(data.name)][0]
-            with self.autocast():
-                preds = predict_binary(model, data.images)
-            scores[data.name] = float(batch_dice_scores(preds, data.masks > 0).mean())
-        return scores
 
-    def _maybe_resume(self) -> None:
-        path = self.out_dir / "resume.pt"
-        if not path.exists():
-            return
-        state = load_checkpoint(path, self.run)
-        restore_models(self.globals, state["models"])
-        for c, opts in self.optims.items():
-            for opt, sd in zip(opts, state["optimizers"][c], strict=True):
-                opt.load_state_dict(sd)
-        self.history = list(state["history"])
-        self.best = dict(state["best"])
-        self.start_round = int(state["round"])
-        log.info("resumed from %s at round %d", path, self.start_round)
+def new_model(run: RunConfig, device: torch.device) -> torch.nn.Module:
+    """A freshly initialised network of the run on ``device`` (draws from torch's global RNG)."""
+    model = build_network(run.model, run.channels).to(device)
+    if uses_channels_last(device):
+        model = model.to(memory_format=torch.channels_last)
+    if run.compile:
+        model.compile()  # in place: state_dict keys stay those of the plain network
+    return model
+
+
+def initial_models(run: RunConfig, strategy: Strategy, device) -> dict[str, list[torch.nn.Module]]:
+    """The global models before round 1, {group: [one per stream]}, seeded by the run.
+
+    Streams are independently initialised; every group starts from the same initial weights.
+    """
+    torch.manual_seed(run.seed)
+    groups = sorted({strategy.group(c) for c in run.clients})
+    init = [new_model(run, device) for _ in range(strategy.streams)]
+    out = {}
+    for g in groups:
+        out[g] = [new_model(run, device) for _ in init]
+        for dst, src in zip(out[g], init, strict=True):
+            dst.load_state_dict(src.state_dict())
+    return out
+
+
+def aggregate_updates(strategy: Strategy, rnd: int, global_models, stats, local_states):
+    """Weigh the clients (``strategy.weights``) and load each group's new global weights
+    (``strategy.aggregate``) into ``global_models``; the weight each client got.
+
+    stats: {client: ClientStats} in client order; local_states: {client: [state dict per
+    stream]}, needed for every client with a weight > 0.
+    """
+    weights = strategy.weights(rnd, stats)
+    used = {c: 0.0 for c in stats}
+    for group, w in weights.items():
+        members = [c for c in stats if strategy.group(c) == group]
+        check_weights(w)
+        for c, wc in zip(members, w, strict=True):
+            used[c] = float(wc)
+        keep = [i for i, wc in enumerate(w) if wc > 0]
+        for s, global_model in enumerate(global_models[group]):
+            states = [local_states[members[i]][s] for i in keep]
+            new = strategy.aggregate(
+                rnd, group, s, global_model.state_dict(), states, [w[i] for i in keep]
+            )
+            global_model.load_state_dict(new)
+    return used
+
+
+@torch.inference_mode()
+def validate_model(model: torch.nn.Module, data: EvalData, autocast_context) -> float:
+    """Mean Dice of ``model`` on one client's selection split."""
+    with autocast_context:
+        preds = predict_binary(model, data.images)
+    return float(batch_dice_scores(preds, data.masks > 0).mean())
+
+
+def selection_scope(run: RunConfig) -> list[str]:
+    """The clients whose validation Dice chooses best.pt (RunConfig.selection_clients); the
+    others' is logged in history.csv for diagnosis and used for nothing."""
+    scope = [
+        c
+        for c, s in zip(run.clients, run.supervision, strict=True)
+        if run.selection_clients == "all" or s == "L"
+    ]
+    if not scope:
+        raise ValueError(
+            f"setting {run.setting!r} has no pixel-labelled client to select best.pt on; "
+            "set training.selection_clients: all"
+        )
+    return scope
+
+
+def history_rows(run: RunConfig, rnd: int, stats, used, val) -> list[dict]:
+    """The ``history.csv`` rows of round ``rnd`` (0-based), one per client in client order;
+    a client missing from ``val`` (no score this round) gets NaN."""
+    return [
+        {
+            "round": rnd + 1,
+            "client": name,
+            "supervision": sup,
+            "n_samples": stats[name].n_samples,
+            "n_train": stats[name].n_train,
+            "train_loss": stats[name].loss,
+            "train_loss_stream2": stats[name].loss2,
+            "weight": used[name],
+            "val_dice": val.get(name, math.nan),
+        }
+        for name, sup in zip(run.clients, run.supervision, strict=True)
+    ]
 
 
 def round_seed(seed: int, rnd: int) -> int:
     """Seed of round ``rnd``'s generator: every random draw of a round comes from it."""
     return (seed * 1_000_003 + rnd * 7919 + 12345) % (2**63 - 1)
+
+
+def client_round_seed(seed: int, rnd: int, index: int) -> int:
+    """Seed of client ``index``'s generator in round ``rnd``: every draw of its step uses it."""
+    return (round_seed(seed, rnd) + index * 104_729) % (2**63 - 1)
 
 
 @torch.no_grad()

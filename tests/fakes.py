@@ -28,7 +28,11 @@ __all__ = [
     "HAM_ROWS",
     "disc",
     "fake_registry",
+    "BUSI_COUNTS",
+    "make_busbra_folder",
+    "make_busi_folder",
     "make_busi_zip",
+    "make_folder_client",
     "make_busis_folder",
     "make_ham_files",
     "make_isic2018_zips",
@@ -96,10 +100,19 @@ def _zip(folder: Path, zip_path: Path) -> Path:
     return zip_path
 
 
+BUSI_COUNTS = {"benign": 2, "malignant": 1, "normal": 1}  # of the fakes below
+
+
 def make_busi_zip(out: Path) -> Path:
     """``Dataset_BUSI.zip``: 2 benign (one with ``_mask_1``), 1 malignant, 1 normal."""
     src = out / "busi_src"
-    top = src / "Dataset_BUSI_with_GT"
+    make_busi_folder(src / "Dataset_BUSI_with_GT")
+    return _zip(src, out / "Dataset_BUSI.zip")
+
+
+def make_busi_folder(top: Path) -> Path:
+    """``Dataset_BUSI_with_GT/`` as extracted (the official zip's and Kaggle's mirror's folder):
+    ``<class>/<class> (<k>).png`` and ``_mask.png``, ``_mask_1.png`` for a second lesion."""
     specs = [  # class, k, (h, w), discs (cy, cx, r) per mask file
         ("benign", 1, (40, 48), [(20, 24, 8)]),
         ("benign", 2, (44, 36), [(10, 10, 5), (30, 26, 6)]),
@@ -112,7 +125,7 @@ def make_busi_zip(out: Path) -> Path:
             suffix = "_mask" if j == 0 else f"_mask_{j}"
             arr = np.zeros((h, w), np.uint8) if d is None else disc(h, w, *d)
             _mask(top / cls / f"{cls} ({k}){suffix}.png", arr)
-    return _zip(src, out / "Dataset_BUSI.zip")
+    return top
 
 
 def make_ham_files(out: Path, rows=HAM_ROWS) -> dict[str, Path]:
@@ -172,6 +185,44 @@ def make_udiat_folder(folder: Path, n: int = 3) -> Path:
         _mask(folder / "GT" / f"{k:06d}.png", disc(30, 34, 15, 17, 6))
         rows.append((f"{k:06d}", "Benign" if k % 2 else "Malignant"))
     write_xlsx(folder / "DatasetB.xlsx", rows)
+    return folder
+
+
+def make_busbra_folder(folder: Path, n: int = 4) -> Path:
+    """BUS-BRA: ``Images/bus_<case>-<view>.png``, ``Masks/mask_<case>-<view>.png``,
+    ``bus_data.csv`` (ID, Pathology, Device, ...); cases of one and two views."""
+    lines = ["ID,Histology,Pathology,BIRADS,Device,Width,Height,Side,BBOX"]
+    for k in range(1, n + 1):
+        case, view = (k + 1) // 2, "lr"[k % 2]
+        name = f"{case:04d}-{view}"
+        write_image(folder / "Images" / f"bus_{name}.png", 30, 36, seed=k, rgb=False)
+        _mask(folder / "Masks" / f"mask_{name}.png", disc(30, 36, 15, 18, 6))
+        pathology = "benign" if k % 3 else "malignant"
+        device = ["GE", "Toshiba"][k % 2]
+        lines.append(f"bus_{name},Fibroadenoma,{pathology},3,{device},36,30,left,[1 1 2 2]")
+    (folder / "bus_data.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def make_folder_client(folder: Path, n: int, seed: int, labels: bool = True) -> Path:
+    """A client of ``source: folders``: ``images/<stem>.png``, ``masks/<stem>_mask.png``
+    (a third of the images lesion-free, empty masks) and ``labels.csv`` (image, diagnosis)."""
+    rows = ["image,diagnosis"]
+    rng = np.random.default_rng(seed)
+    for k in range(n):
+        stem = f"case{k:03d}"
+        size = int(rng.integers(30, 40))
+        write_image(folder / "images" / f"{stem}.png", size, size, seed=seed * 100 + k)
+        lesion = k % 3 != 0
+        arr = (
+            disc(size, size, size / 2, size / 2, size / 4)
+            if lesion
+            else np.zeros((size, size), np.uint8)
+        )
+        _mask(folder / "masks" / f"{stem}_mask.png", arr)
+        rows.append(f"{stem}.png,{['normal', 'benign', 'malignant'][k % 3]}")
+    if labels:
+        (folder / "labels.csv").write_text("\n".join(rows) + "\n")
     return folder
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from fedmix import cli
 from fedmix.bench import FIGURES
+from fedmix.bench.federation import VAL_PER_TRAIN
 
 TINY = (
     "bench --small --size 16 --image-size 20 --width 4 --levels 2 --batch 4 --steps 1 "
@@ -33,9 +34,16 @@ def test_bench_writes_every_figure_with_consistent_ratios(tmp_path, capsys):
     # FLOPs of one step: forward + backward ~ 3x forward of the U-Net at 16 x 16, batch 4
     assert 1e5 < r["flops_per_step"] < 1e9
     assert r["host_syncs_per_epoch"] is None and r["host_syncs_per_round"] is None  # CPU
+    # validation on as many images per client as the default split gives a real run
+    assert r["val_clients"] == [round(n * VAL_PER_TRAIN) for n in (6, 5, 4)]
+    assert math.isclose(r["optimizer_share"], r["optimizer_step_s"] / r["step_s"])
+    assert math.isclose(r["speedup_validate"], r["naive_validate_s"] / r["validate_s"])
+    # inference_batch's rule at width 4: 16 x 16 crops and 20 x 20 images fill 1 MiB
+    assert r["pseudo_batch"] == 2**18 // (4 * 16 * 16) and r["validation_batch"] == 163
     table = capsys.readouterr().out
     assert "FedMix round (s)" in table and "achieved / ceiling" in table
     assert "host synchronisations              n/a (CPU)" in table
+    assert "optimizer share of a training step" in table and "images per inference pass" in table
 
 
 @pytest.mark.parametrize("bad", ["48,40", "a,b,c", "48,0,16"])

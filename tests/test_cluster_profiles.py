@@ -40,14 +40,14 @@ def test_train_requests_runtime_and_memory_from_its_training_images(tmp_path):
         src = REPO / rel
         copy = shutil.copytree if src.is_dir() else shutil.copy2
         copy(src, tmp_path / rel)
-    task = "resources/synthetic-breast"
+    task = "resources/demo/synthetic-breast"
     for client in ("bus", "busis", "udiat"):  # setting L-L-L: 3 x 1000 training images
         images = np.zeros((1000, 1, 24, 24), np.uint8)
         write_h5(tmp_path / f"{task}/train/{client}.L.h5", {"images": images}, {})
         val = tmp_path / f"{task}/val/{client}.h5"
         val.parent.mkdir(parents=True, exist_ok=True)
         val.touch()  # a dry run only needs the selection files to exist
-    target = "results/synthetic-breast/fedavg/L-L-L/seed0/best.pt"
+    target = "results/demo/synthetic-breast/fedavg/L-L-L/seed0/best.pt"
     (tmp_path / "rounds.yaml").write_text("training: {rounds: 100}\n")
     out = subprocess.run(
         [BIN / "snakemake", "-n", "--cores", "1", "--configfile", "rounds.yaml", "--", target],

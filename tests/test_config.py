@@ -33,7 +33,7 @@ def test_tiny_config_keeps_the_default_tasks_methods_and_tables():
 
 
 def test_defaults_are_filled_without_touching_the_input():
-    minimal = {k: DEFAULT[k] for k in ("tasks", "methods", "tables")}
+    minimal = {k: DEFAULT[k] for k in ("experiment", "tasks", "methods", "tables")}
     before = copy.deepcopy(minimal)
     config = validate_config(minimal)
     assert minimal == before

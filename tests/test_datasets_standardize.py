@@ -13,7 +13,7 @@ from fakes import (
 )
 from PIL import Image
 
-from fedmix.data.degrade import degrade_file, holdout_file
+from fedmix.data.degrade import degrade_file, holdout_file, normals_file
 from fedmix.datasets.download import fetch_dataset
 from fedmix.datasets.readers import DataLayoutError, list_busi
 from fedmix.datasets.standardize import load_mask, standardize_client
@@ -73,9 +73,10 @@ def test_busi_end_to_end(tmp_path):
     assert np.array_equal(test["masks"], arrays["masks"][arrays["split"] == 2])
 
 
-def test_busi_normal_images_join_bus_only_where_it_is_unlabelled(tmp_path):
-    """The paper's rule (the default): normals train bus only in its U file, never val/test,
-    and the tumour images' split is the one made without them."""
+def test_busi_normal_images_stay_out_of_the_split_and_go_to_their_own_file(tmp_path):
+    """By default (auto, as tmi and arxiv) normals are never val/test, the tumour images' split
+    is the one made without them, and no degraded file holds them: the normals file does, and
+    each run adds it where its rule says (fedmix.data.normals)."""
     served = tmp_path / "served"
     served.mkdir()
     dcfg = download(tmp_path, "busi", {"Dataset_BUSI.zip": make_busi_zip(served)})
@@ -83,15 +84,26 @@ def test_busi_normal_images_join_bus_only_where_it_is_unlabelled(tmp_path):
     without, _ = standardize_client(
         "breast", "bus", task("breast", ["bus"], split=split, normal_images="none"), dcfg
     )
-    arrays, attrs = standardize_client("breast", "bus", task("breast", ["bus"], split=split), dcfg)
-    normal = arrays["sample_ids"] == "normal (1)"
-    assert normal.sum() == 1 and arrays["lesion"][normal] == 0
-    assert arrays["split"][normal].tolist() == [3] and attrs["split_names"][3] == "unlabelled_extra"
-    assert arrays["split"][~normal].tolist() == without["split"].tolist()
+    assert "normal (1)" not in without["sample_ids"]
+    for rule in ("auto", "tmi", "arxiv"):
+        arrays, attrs = standardize_client(
+            "breast", "bus", task("breast", ["bus"], split=split, normal_images=rule), dcfg
+        )
+        normal = arrays["sample_ids"] == "normal (1)"
+        assert normal.sum() == 1 and arrays["lesion"][normal] == 0
+        assert arrays["split"][normal].tolist() == [3]
+        assert attrs["split_names"][3] == "unlabelled_extra"
+        assert arrays["split"][~normal].tolist() == without["split"].tolist()
     path = write_h5(tmp_path / "bus.h5", arrays, attrs)
     for letter in SUPERVISION_FIELDS:
         ids = read_h5(degrade_file(path, tmp_path / f"bus.{letter}.h5", letter))[0]["sample_ids"]
-        assert ("normal (1)" in ids.tolist()) == (letter == "U"), letter
+        assert "normal (1)" not in ids.tolist(), letter
+    normals, meta = read_h5(normals_file(path, tmp_path / "normals.h5"))
+    assert normals["sample_ids"].tolist() == ["normal (1)"] and set(normals) == {
+        "images",
+        "sample_ids",
+    }
+    assert meta["supervision"] == "U"
     test_ids = read_h5(holdout_file(path, tmp_path / "bus.test.h5", "test"))[0]["sample_ids"]
     assert "normal (1)" not in test_ids.tolist()
     every, _ = standardize_client(

@@ -114,7 +114,17 @@ def test_upsample_first_used_in_inference_mode_still_trains():
     assert y.grad is not None and y.grad.shape == y.shape
 
 
-def test_inference_batch_keeps_first_activation_within_one_mebibyte_on_cpu():
-    assert inference_batch(torch.zeros(54, 1, 32, 32, dtype=torch.uint8), 8) == 32
-    assert inference_batch(torch.zeros(1, 1, 64, 64), 16) == 4
-    assert inference_batch(torch.zeros(1, 1, 1024, 1024), 64) == 1  # never 0
+def test_inference_batch_fills_the_cache_but_stays_a_training_batch_within_memory():
+    assert inference_batch(torch.zeros(54, 1, 32, 32, dtype=torch.uint8), 8) == 32  # 1 MiB
+    assert inference_batch(torch.zeros(1, 1, 24, 24), 8) == 56
+    assert inference_batch(torch.zeros(1, 1, 64, 64), 64) == 16  # paper width: not 1
+    assert inference_batch(torch.zeros(1, 1, 256, 256), 64) == 16
+    # the memory bound: 9 x 64 fp32 channels of 1024 x 1024 are 2.4 GB per image, 8 GiB in all
+    assert inference_batch(torch.zeros(1, 1, 1024, 1024), 64) == 3
+    assert inference_batch(torch.zeros(1, 1, 8192, 8192), 64) == 1  # never 0
+
+
+def test_inference_batch_on_a_gpu_is_256_within_the_memory_bound():
+    meta = torch.device("meta")  # any device but the CPU; no GPU needed
+    assert inference_batch(torch.zeros(1, 1, 64, 64, device=meta), 64) == 256
+    assert inference_batch(torch.zeros(1, 1, 256, 256, device=meta), 64) == 56

@@ -15,7 +15,7 @@ from fedmix import train
 from fedmix.aggregation import fedmix_weights
 from fedmix.checkpoint import CheckpointMismatchError, load_checkpoint
 from fedmix.clients import load_client
-from fedmix.io import HISTORY_COLUMNS, write_h5
+from fedmix.io import HISTORY_COLUMNS, FedmixFileError, write_h5
 from fedmix.methods import FedMix, FedMixParams, base, make_strategy, strategy_class
 from fedmix.methods.fedst import gamma_shift
 from fedmix.params import ConfigError, build_params
@@ -127,7 +127,7 @@ def test_weak_clients_never_see_masks(tmp_path, tiny_task, monkeypatch):
         },
         {"supervision": "B"},
     )
-    with pytest.raises(ValueError, match="masks"):
+    with pytest.raises(FedmixFileError, match="masks"):
         load_client(bad, "b", "B", "cpu")
 
 

@@ -33,9 +33,9 @@ def built(tmp_path_factory):
     config = validate_config(yaml.safe_load(TINY.read_text()))
     workdir = tmp_path_factory.mktemp("workflow")
     train = _train_files(config)
-    targets = [f"resources/{t}/train/{c}.{s}.h5" for t, c, s in train]
+    targets = [f"resources/tiny/{t}/train/{c}.{s}.h5" for t, c, s in train]
     targets += [
-        f"resources/{t}/{split}/{c}.h5"
+        f"resources/tiny/{t}/{split}/{c}.h5"
         for t, task in config["tasks"].items()
         for c in task["clients"]
         for split in ("val", "test")
@@ -53,7 +53,7 @@ def test_every_train_file_holds_only_what_its_letter_allows(built):
     letters = {s for _, _, s in train}
     assert letters == {"L", "B", "I", "U"}  # the tables exercise every supervision level
     for task, client, letter in train:
-        path = workdir / f"resources/{task}/train/{client}.{letter}.h5"
+        path = workdir / f"resources/tiny/{task}/train/{client}.{letter}.h5"
         with h5py.File(path) as f:
             assert set(f.keys()) == set(SUPERVISION_FIELDS[letter]), path
             assert f.attrs["supervision"] == letter and f.attrs["client"] == client
@@ -65,11 +65,11 @@ def test_weak_files_do_not_contain_the_masks(built):
     for task, client, letter in train:
         if letter == "L":
             continue
-        std, _ = read_h5(workdir / f"resources/{task}/standardized/{client}.h5")
+        std, _ = read_h5(workdir / f"resources/tiny/{task}/standardized/{client}.h5")
         masks = std["masks"][std["split"] == 0]
         lesion_masks = [m.tobytes() for m in masks if m.any()]
         assert lesion_masks, f"{task}/{client}: no lesion in the train split; test is vacuous"
-        weak, _ = read_h5(workdir / f"resources/{task}/train/{client}.{letter}.h5")
+        weak, _ = read_h5(workdir / f"resources/tiny/{task}/train/{client}.{letter}.h5")
         assert "masks" not in weak
         for name, array in weak.items():
             assert not (array.shape == masks.shape and np.array_equal(array, masks)), name
@@ -83,12 +83,12 @@ def test_pixel_files_and_held_out_splits_partition_each_client(built):
     workdir, config, _ = built
     for task, spec in config["tasks"].items():
         for client in spec["clients"]:
-            std, _ = read_h5(workdir / f"resources/{task}/standardized/{client}.h5")
-            full, _ = read_h5(workdir / f"resources/{task}/train/{client}.L.h5")
+            std, _ = read_h5(workdir / f"resources/tiny/{task}/standardized/{client}.h5")
+            full, _ = read_h5(workdir / f"resources/tiny/{task}/train/{client}.L.h5")
             ids = {"train": full["sample_ids"]}
             np.testing.assert_array_equal(full["masks"], std["masks"][std["split"] == 0])
             for split in ("val", "test"):
-                held, attrs = read_h5(workdir / f"resources/{task}/{split}/{client}.h5")
+                held, attrs = read_h5(workdir / f"resources/tiny/{task}/{split}/{client}.h5")
                 assert attrs["kind"] == "eval" and attrs["split"] == split
                 ids[split] = held["sample_ids"]
             together = np.concatenate(list(ids.values()))

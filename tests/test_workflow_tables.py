@@ -28,10 +28,10 @@ def build_table1(workdir: Path) -> Path:
     rows.write_text(ROWS)
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
     cmd += ["--configfile", str(TINY), str(rows), "--cores", "2", "--quiet", "all"]
-    cmd += ["--", "results/table1.csv"]
+    cmd += ["--", "results/tiny/table1.csv"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir / "results"
+    return workdir / "results" / "tiny"
 
 
 @pytest.mark.workflow
@@ -53,12 +53,34 @@ def test_table1_twice_from_scratch_is_byte_identical(tmp_path):
 
 
 @pytest.mark.workflow
+def test_training_log_under_snakemake_is_readable_lines(tmp_path):
+    """Not a terminal: a header, one line per reported round (tiny: 2 rounds, both), a summary."""
+    build_table1(tmp_path)
+    log = tmp_path / "logs/tiny/synthetic-breast/fedmix-tmi/I-B-L/seed0/train.log"
+    text = log.read_text()
+    assert "\r" not in text  # no carriage-return progress bar
+    lines = [
+        line.split(" fedmix.train: ", 1)[1]
+        for line in text.splitlines()
+        if " fedmix.train: " in line
+    ]
+    assert lines[0].startswith("run synthetic-breast: fedmix-tmi I-B-L seed 0")
+    header = dict(line.strip().split(": ", 1) for line in lines[1:7])
+    assert header["clients (supervision, training images)"].startswith("bus I ")
+    assert "parameters" in header["model"] and header["device"].startswith("cpu")
+    rounds = [line for line in lines if line.startswith("round ")]
+    assert [r.split(" |")[0] for r in rounds] == ["round 1/2", "round 2/2"]
+    assert all("loss bus" in r and "w bus" in r and "val Dice" in r and "ETA" in r for r in rounds)
+    assert lines[-1].startswith("done: best round") and "best.pt" in lines[-1]
+
+
+@pytest.mark.workflow
 def test_paper_config_plans_every_paper_table(tmp_path):
     """The real-data DAG (no data here): every run of Tables 1-3 resolves (settings, selection
     scope, hyper-parameters) and is planned, from download to table."""
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path)]
     cmd += ["--configfile", str(ROOT / "config" / "paper.yaml"), "-n", "--quiet", "rules"]
-    cmd += ["--", "results/table1.csv", "results/table2.csv", "results/table3.csv"]
+    cmd += ["--", *(f"results/paper/table{n}.csv" for n in (1, 2, 3))]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = {
@@ -66,6 +88,7 @@ def test_paper_config_plans_every_paper_table(tmp_path):
         for line in result.stdout.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
     }
-    # 3 seeds x (9 breast rows of Table 1 + 8 skin rows of Table 2 + 8 new rows of Table 3)
-    assert counts["train"] == 75 and counts["evaluate"] == 25 and counts["table"] == 3, counts
+    # 3 seeds x (10 breast rows of Table 1 + 9 skin rows of Table 2 + 9 new rows of Table 3)
+    assert counts["train"] == 84 and counts["evaluate"] == 28 and counts["table"] == 3, counts
     assert counts["standardize"] == 7  # 3 breast + 4 skin clients
+    assert counts["normals"] == 1  # BUSI's normal images, for the runs whose rule adds them

@@ -38,6 +38,20 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+OPTION_HELP = {  # sizes a preset sets; a given value overrides the preset's
+    "size": "training crop in pixels (paper 224; --small 64)",
+    "image-size": "image side in pixels the crops are taken from (paper 256; --small 80)",
+    "width": "channels of the first U-Net level (paper 64; --small 16)",
+    "levels": "U-Net encoder levels (paper 5)",
+    "batch": "local batch size (paper 16)",
+    "steps": "training steps per timed epoch (default 4)",
+    "repeats": "timed repetitions; medians are reported (default 3)",
+}
+
+
+PRECISION_HELP = "auto: bf16 autocast on CUDA, fp32 on the CPU (default auto)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedmix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,12 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--small", action="store_true", help="CPU preset: " + str(SMALL))
     for name in ("size", "image-size", "width", "levels", "batch", "steps", "repeats"):
-        b.add_argument(f"--{name}", type=int, help="override the preset's value")
+        b.add_argument(f"--{name}", type=int, help=OPTION_HELP[name])
     b.add_argument("--gemm-n", type=int, help="GEMM reference size n (n x n)")
     b.add_argument("--conv-channels", type=int, help="channels of the conv reference")
     b.add_argument("--clients", type=_sizes, help="I, B, L client sizes (default 48,40,16)")
     b.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    b.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    b.add_argument(
+        "--precision", default="auto", choices=("auto", "fp32", "bf16"), help=PRECISION_HELP
+    )
     b.add_argument("--compile", action="store_true", help="torch.compile the U-Net")
     b.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     b.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
@@ -66,13 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
         f"tolerance on the relative loss difference: {PATH_RTOL} by the fast path's precision.",
     )
     for name in ("size", "image-size", "width", "levels", "batch"):
-        c.add_argument(f"--{name}", type=int, help="override the --small preset's value")
+        c.add_argument(f"--{name}", type=int, help=OPTION_HELP[name])
     c.add_argument(
         "--clients", type=_sizes, default=(24, 20, 16), help="I, B, L client sizes (24,20,16)"
     )
     c.add_argument("--rounds", type=int, default=2, help="rounds to compare (default 2)")
     c.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    c.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    c.add_argument(
+        "--precision", default="auto", choices=("auto", "fp32", "bf16"), help=PRECISION_HELP
+    )
     c.add_argument("--rtol", type=float, help="tolerance (default by precision, see above)")
     c.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     c.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")

@@ -17,7 +17,11 @@ from fedmix.methods import FedMixParams
 from fedmix.model import UNetParams
 from fedmix.networks import ModelSpec
 
-__all__ = ["SMALL", "BenchSize", "bench_run_config", "write_federation"]
+__all__ = ["SMALL", "VAL_PER_TRAIN", "BenchSize", "bench_run_config", "write_federation"]
+
+# Validation images per training image in a real run: the default split (config/config.yaml)
+# sets val_fraction 0.15 and test_fraction 0.35 of each client's images aside, 0.5 trains.
+VAL_PER_TRAIN = 0.15 / 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +44,8 @@ SMALL = dict(size=64, image_size=80, width=16, gemm_n=1024, conv_channels=128)
 
 
 def write_federation(root: Path, size: BenchSize, seed: int = 0) -> tuple[list, list]:
-    """Random I-B-L clients (train) and small validation files; returns their paths."""
+    """Random I-B-L clients (train) and validation files of :data:`VAL_PER_TRAIN` x their size;
+    returns their paths."""
     rng = np.random.default_rng(seed)
     s = size.image_size
     train, val = [], []
@@ -56,7 +61,7 @@ def write_federation(root: Path, size: BenchSize, seed: int = 0) -> tuple[list, 
             arrays["lesion"] = np.ones(n, np.uint8)
             arrays["diagnosis"] = np.ones(n, np.uint8)
         train.append(write_h5(root / f"{name}.{sup}.h5", arrays, {"supervision": sup}))
-        nv = max(2, n // 8)
+        nv = max(1, round(n * VAL_PER_TRAIN))
         val_arrays = {
             "images": rng.integers(0, 256, (nv, 1, s, s), dtype=np.uint8),
             "masks": (rng.random((nv, s, s)) < 0.3).astype(np.uint8),

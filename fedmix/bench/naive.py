@@ -10,7 +10,8 @@ exists for two reasons: the benchmark (:mod:`fedmix.bench.speed`) times it again
 path, and :mod:`fedmix.bench.compare` checks that both compute the same losses and weights.
 
 To be comparable it draws the same random numbers in the same order as
-:meth:`fedmix.train.RoundLoop.round`: per client the crop offsets ``oy``, ``ox`` and the flips
+:meth:`fedmix.train.RoundLoop.round`: per client, from its own generator, the crop offsets
+``oy``, ``ox`` and the flips
 ``fh``, ``fv`` (as :func:`fedmix.clients.views`), then one ``randperm`` per stream and epoch
 (and whatever the method's ``local_loss`` draws, such as FedST's gamma).
 """
@@ -27,7 +28,7 @@ from fedmix.config import RunConfig
 from fedmix.methods import ClientStats, strategy_class
 from fedmix.metrics import batch_dice_scores
 from fedmix.networks import build_network
-from fedmix.train import RoundLoop, round_seed
+from fedmix.train import RoundLoop, client_round_seed
 
 __all__ = ["PlainLoop", "plain_views", "predict_one_by_one", "to_float_batch"]
 
@@ -131,8 +132,12 @@ class PlainLoop:
 
     def round(self, rnd: int) -> dict[str, ClientStats]:
         """One round: local training of every client, aggregation, validation (per-image)."""
-        gen = torch.Generator().manual_seed(round_seed(self.run.seed, rnd))
-        stats = {c.name: self._train_client(rnd, c, gen) for c in self.clients}
+        stats = {
+            c.name: self._train_client(
+                rnd, c, torch.Generator().manual_seed(client_round_seed(self.run.seed, rnd, i))
+            )
+            for i, c in enumerate(self.clients)
+        }
         for group, w in self.strategy.weights(rnd, stats).items():
             members = [c for c in stats if self.strategy.group(c) == group]
             keep = [i for i, wi in enumerate(w) if wi > 0]

@@ -10,10 +10,15 @@ does the most work):
 - reference rates at the same precision: a square GEMM and a 3x3 convolution (forward). On an
   H200 the GEMM is the ceiling; on a CPU a oneDNN convolution can beat MKL's GEMM, so the
   ceiling there is the larger of the two (docs/performance.md);
-- pseudo labels: images/s through both global models (batches of 256);
+- the optimizer's step alone (:class:`fedmix.optim.FusedAdam`) and its share of a training step;
+- pseudo labels: images/s through both global models, and the images per pass
+  (:func:`fedmix.model.inference_batch`);
+- validation: the global model's predictions on every client's validation images, as many per
+  client as the default split gives a real run (:data:`fedmix.bench.federation.VAL_PER_TRAIN`),
+  and the images per pass;
 - one FedMix round (training of all clients, pseudo labels, aggregation, validation);
-- the same step, pseudo labels and round on the plain path (:mod:`fedmix.bench.naive`), and the
-  ratios.
+- the same phases on the plain path (:mod:`fedmix.bench.naive`: ``torch.optim.Adam``, inference
+  image by image), and the ratios.
 
 It uses only the public training API: :class:`fedmix.train.RoundLoop` and the strategies' hooks.
 """
@@ -38,7 +43,7 @@ from fedmix.bench.naive import PlainLoop, plain_views, predict_one_by_one
 from fedmix.clients import views
 from fedmix.devices import autocast_dtype, deterministic_cpu, precision_name, resolve_device
 from fedmix.methods import LocalJob
-from fedmix.model import predict_binary
+from fedmix.model import inference_batch, predict_binary
 from fedmix.model_keys import GLOBAL
 from fedmix.train import RoundLoop
 
@@ -48,6 +53,8 @@ __all__ = ["FIGURES", "PAPER_ROUNDS", "format_table", "host_syncs", "run_bench",
 FIGURES = (
     "flops_per_step",
     "step_s",
+    "optimizer_step_s",
+    "optimizer_share",
     "train_images_per_s",
     "achieved_tflops",
     "gemm_tflops",
@@ -56,13 +63,21 @@ FIGURES = (
     "ratio_to_ceiling",
     "ratio_to_gemm",
     "pseudo_images_per_s",
+    "pseudo_batch",
+    "validate_s",
+    "validation_batch",
     "round_s",
     "naive_step_s",
     "naive_train_images_per_s",
     "naive_pseudo_images_per_s",
+    "naive_optimizer_step_s",
+    "naive_optimizer_share",
+    "naive_validate_s",
     "naive_round_s",
     "speedup_step",
+    "speedup_optimizer",
     "speedup_pseudo",
+    "speedup_validate",
     "speedup_round",
     "run_300_rounds_min",
 )
@@ -84,6 +99,20 @@ def _median_time(fn: Callable[[], object], device, repeats: int) -> float:
         _sync(device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def optimizer_step_time(opt, params, device, repeats: int) -> float:
+    """Median seconds of ``opt.step()`` alone, on fixed random gradients in the weights' layout
+    (an Adam step's cost does not depend on the values)."""
+    gen = torch.Generator().manual_seed(0)
+    grads = [torch.empty_like(p).copy_(torch.randn(p.shape, generator=gen)) for p in params]
+
+    def step():
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        opt.step()
+
+    return _median_time(step, device, repeats)
 
 
 def host_syncs(fn: Callable[[], object], device) -> int | None:
@@ -139,6 +168,7 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
         plain = PlainLoop.alongside(loop)
         out = _fast_figures(loop, size, dev)
         out |= _naive_figures(plain, size, dev)
+        out |= _validation_figures(loop, plain, size, dev)
         out["round_s"] = _median_time(lambda: loop.round(1), dev, max(1, size.repeats - 1))
         out["host_syncs_per_round"] = host_syncs(lambda: loop.round(1), dev)
         out["naive_round_s"] = _median_time(lambda: plain.round(1), dev, 1)
@@ -154,7 +184,9 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
     out["ratio_to_ceiling"] = out["achieved_tflops"] / out["ceiling_tflops"]
     out["ratio_to_gemm"] = out["achieved_tflops"] / out["gemm_tflops"]
     out["speedup_step"] = out["naive_step_s"] / out["step_s"]
+    out["speedup_optimizer"] = out["naive_optimizer_step_s"] / out["optimizer_step_s"]
     out["speedup_pseudo"] = out["pseudo_images_per_s"] / out["naive_pseudo_images_per_s"]
+    out["speedup_validate"] = out["naive_validate_s"] / out["validate_s"]
     out["speedup_round"] = out["naive_round_s"] / out["round_s"]
     # Upper bound for a whole run at these client sizes: tau = 0 keeps every weak sample.
     out["run_300_rounds_min"] = PAPER_ROUNDS * out["round_s"] / 60
@@ -166,7 +198,7 @@ def run_bench(size: BenchSize, device: str = "auto", precision: str = "auto",
         "compile": compile,
         "torch": torch.__version__,
     }
-    syncs = {k: out[k] for k in ("host_syncs_per_epoch", "host_syncs_per_round")}
+    syncs = {k: out[k] for k in ("host_syncs_per_epoch", "host_syncs_per_round", "val_clients")}
     return settings | {k: out[k] for k in FIGURES} | syncs
 
 
@@ -184,6 +216,7 @@ def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
         return loop.local_train(model, opt, job, job.targets[0], global_model, gen)
 
     step_s = _median_time(epoch, dev, size.repeats) / size.steps
+    opt_s = optimizer_step_time(opt, list(model.parameters()), dev, size.repeats)
     one = LocalJob(images[: size.batch], [masks[: size.batch].float()], size.batch)
     with FlopCounterMode(display=False) as counter:
         loop.local_train(model, opt, one, one.targets[0], global_model, gen)
@@ -199,6 +232,9 @@ def _fast_figures(loop: RoundLoop, size: BenchSize, dev) -> dict:
     return {
         "flops_per_step": flops,
         "step_s": step_s,
+        "optimizer_step_s": opt_s,
+        "optimizer_share": opt_s / step_s,
+        "pseudo_batch": inference_batch(crops, size.width),
         "train_images_per_s": size.batch / step_s,
         "achieved_tflops": flops / step_s / 1e12,
         "pseudo_images_per_s": weak.n_train / pseudo_s,
@@ -221,6 +257,7 @@ def _naive_figures(plain: PlainLoop, size: BenchSize, dev) -> dict:
         plain.local_train(model, opt, images, target, gen, global_model)
 
     step_s = _median_time(epoch, dev, max(1, size.repeats - 1)) / size.steps
+    opt_s = optimizer_step_time(opt, list(model.parameters()), dev, size.repeats)
     weak = plain.clients[0]
     crops, _ = plain_views(weak.images.numpy(), [None], size.size, True, gen)
     pseudo_s = _median_time(
@@ -230,6 +267,30 @@ def _naive_figures(plain: PlainLoop, size: BenchSize, dev) -> dict:
         "naive_step_s": step_s,
         "naive_train_images_per_s": size.batch / step_s,
         "naive_pseudo_images_per_s": weak.n_train / pseudo_s,
+        "naive_optimizer_step_s": opt_s,
+        "naive_optimizer_share": opt_s / step_s,
+    }
+
+
+def _validation_figures(loop: RoundLoop, plain: PlainLoop, size: BenchSize, dev) -> dict:
+    """Both paths' global model predicting every client's validation images (what a round's
+    validation costs, less the Dice arithmetic)."""
+    images = [e.images for e in loop.selection]
+    host = [[img for img in x.cpu().numpy()] for x in images]
+
+    def fast():
+        with loop.autocast():
+            return [predict_binary(loop.globals[GLOBAL][0], x) for x in images]
+
+    return {
+        "validate_s": _median_time(fast, dev, size.repeats),
+        "naive_validate_s": _median_time(
+            lambda: [predict_one_by_one(plain.globals[GLOBAL][0], x) for x in host],
+            dev,
+            max(1, size.repeats - 1),
+        ),  # fmt: skip
+        "validation_batch": inference_batch(images[0], size.width),
+        "val_clients": [int(x.shape[0]) for x in images],
     }
 
 
@@ -240,8 +301,12 @@ def format_table(result: dict) -> str:
         ("training step (s)", r["step_s"], r["naive_step_s"], r["speedup_step"]),
         ("training images/s", r["train_images_per_s"], r["naive_train_images_per_s"],
          r["speedup_step"]),
+        ("optimizer step (s)", r["optimizer_step_s"], r["naive_optimizer_step_s"],
+         r["speedup_optimizer"]),
         ("pseudo-label images/s (2 models)", r["pseudo_images_per_s"],
          r["naive_pseudo_images_per_s"], r["speedup_pseudo"]),
+        ("validation of all clients (s)", r["validate_s"], r["naive_validate_s"],
+         r["speedup_validate"]),
         ("FedMix round (s)", r["round_s"], r["naive_round_s"], r["speedup_round"]),
     ]  # fmt: skip
     head = (
@@ -261,6 +326,11 @@ def format_table(result: dict) -> str:
         f"   (ceiling {r['ceiling_tflops']:.4f} TFLOP/s; vs GEMM {r['ratio_to_gemm']:.3f})",
         f"300 FedMix rounds at these sizes   {r['run_300_rounds_min']:12.2f} min"
         "   (upper bound: every weak sample kept)",
+        f"optimizer share of a training step {100 * r['optimizer_share']:11.2f} %"
+        f"   (plain path: {100 * r['naive_optimizer_share']:.2f} %)",
+        f"images per inference pass          {r['pseudo_batch']} (pseudo labels), "
+        f"{r['validation_batch']} (validation; the plain path: 1)",
+        f"validation images per client       {r['val_clients']}",
     ]
     if r.get("host_syncs_per_epoch") is None:
         lines.append("host synchronisations              n/a (CPU)")

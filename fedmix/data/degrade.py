@@ -25,6 +25,7 @@ __all__ = [
     "holdout_file",
     "mask_to_box",
     "masks_to_boxes",
+    "normals_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,9 @@ def degrade_file(src: str | os.PathLike, dst: str | os.PathLike, supervision: st
     """Write the train split of standardized file ``src`` to ``dst`` at ``supervision``.
 
     L keeps masks; B replaces them with boxes and box_valid (:func:`masks_to_boxes`); I keeps
-    lesion and diagnosis; U keeps images and sample_ids only, and also takes the samples whose
-    split is ``unlabelled_extra`` (BUSI's normal images, added where BUS is unlabelled). Attrs:
+    lesion and diagnosis; U keeps images and sample_ids only. Samples whose split is
+    ``unlabelled_extra`` (BUSI's normal images) are not in it: :func:`normals_file` writes them
+    apart, and each run adds them where its normal-image rule says. Attrs:
     kind "train", supervision, task, client, source (synthetic or the real dataset), source_file
     (name of ``src``), source_sha256 and fedmix_version.
     """
@@ -127,10 +129,6 @@ def degrade_file(src: str | os.PathLike, dst: str | os.PathLike, supervision: st
     keep = data["split"] == SPLIT_NAMES.index("train")
     if not keep.any():
         raise ValueError(f"{src}: no train samples; raise n or lower val/test fractions")
-    extra = data["split"] == SPLIT_NAMES.index("unlabelled_extra")
-    if supervision == "U" and extra.any():  # e.g. BUSI normals: the paper adds them where U
-        log.info("%s: %d unlabelled-only images join the U training set", src, int(extra.sum()))
-        keep |= extra
     train = {k: v[keep] for k, v in data.items()}
     boxes, box_valid = masks_to_boxes(train["masks"])
     available = {**train, "boxes": boxes, "box_valid": box_valid}
@@ -144,6 +142,18 @@ def degrade_file(src: str | os.PathLike, dst: str | os.PathLike, supervision: st
         **_provenance(src, attrs),
     }
     log.info("%s: %d train samples at supervision %s -> %s", src, int(keep.sum()), supervision, dst)
+    return write_h5(dst, out, meta)
+
+
+def normals_file(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Write the ``unlabelled_extra`` samples of ``src`` (BUSI's normal images) to ``dst`` as a
+    ``U`` file (images and sample_ids): their labels are known to be empty, so a run adds them to
+    any client at any supervision (:mod:`fedmix.data.normals`). May be empty."""
+    data, attrs = _read_standardized(src)
+    extra = data["split"] == SPLIT_NAMES.index("unlabelled_extra")
+    out = {name: data[name][extra] for name in SUPERVISION_FIELDS["U"]}
+    log.info("%s: %d normal (lesion-free) training images -> %s", src, int(extra.sum()), dst)
+    meta = {"kind": "train", "supervision": "U", "normal_images": 1, **_provenance(src, attrs)}
     return write_h5(dst, out, meta)
 
 
@@ -179,6 +189,8 @@ def _provenance(src, attrs: dict) -> dict:
         "task": attrs["task"],
         "client": attrs["client"],
         "source": attrs["source"],
+        # real data: the dataset manifest's digest and PARTIAL flag, on to the tables
+        **{k: attrs[k] for k in ("data_provenance", "data_partial") if k in attrs},
         "source_file": Path(src).name,
         "source_sha256": hashlib.sha256(Path(src).read_bytes()).hexdigest(),
         "fedmix_version": __version__,

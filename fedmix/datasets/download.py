@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 import pooch
+import requests
 
 from fedmix.config import ConfigError
 from fedmix.datasets.registry import REGISTRY, Dataset, RemoteFile
@@ -30,6 +31,7 @@ __all__ = [
     "DownloadError",
     "dataset_dir",
     "fetch_dataset",
+    "fetch_archives",
     "fetch_file",
     "licence_notice",
     "require_licence",
@@ -64,8 +66,21 @@ def require_licence(ds: Dataset, datasets_cfg: Mapping) -> None:
 
 
 def _hash_of(path: Path, known_hash: str) -> str:
-    alg = known_hash.split(":", 1)[0]
+    alg = known_hash.split(":", 1)[0] or "sha256"  # no published hash: record the SHA-256
     return f"{alg}:{pooch.file_hash(str(path), alg=alg)}"
+
+
+def _retrieve(url: str, part: Path) -> None:
+    """pooch download of ``url`` to ``part``; DownloadError (one line) on any network failure."""
+    try:
+        pooch.retrieve(url, known_hash=None, fname=part.name, path=part.parent, progressbar=True)
+    except (requests.exceptions.RequestException, OSError, ValueError) as err:
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"could not download {url}: {type(err).__name__}: {err}. Check the connection and "
+            f"retry; or get the file another way and place it at {part.with_suffix('')}, or "
+            "place the extracted dataset folder (see docs/data.md)"
+        ) from None
 
 
 def fetch_file(remote: RemoteFile, folder: Path, url: str | None = None) -> Path:
@@ -79,7 +94,7 @@ def fetch_file(remote: RemoteFile, folder: Path, url: str | None = None) -> Path
     url = url or remote.url
     if target.exists():
         actual = _hash_of(target, remote.known_hash)
-        if actual != remote.known_hash:
+        if remote.known_hash and actual != remote.known_hash:
             raise DownloadError(
                 f"{target}: hash {actual} differs from the expected {remote.known_hash}; the "
                 "file is incomplete or not the published one: delete it and run again"
@@ -90,9 +105,12 @@ def fetch_file(remote: RemoteFile, folder: Path, url: str | None = None) -> Path
     part = folder / f"{remote.name}.part"
     part.unlink(missing_ok=True)
     log.info("downloading %s -> %s", url, target)
-    pooch.retrieve(url, known_hash=None, fname=part.name, path=folder, progressbar=True)
+    _retrieve(url, part)
     actual = _hash_of(part, remote.known_hash)
-    if actual != remote.known_hash:
+    if not remote.known_hash:
+        log.warning("%s: no published hash; recorded %s in the manifest", remote.name, actual)
+        print(f"{remote.name}: no published hash; this download is {actual}", flush=True)
+    elif actual != remote.known_hash:
         part.unlink()
         raise DownloadError(
             f"hash mismatch for {url}: expected {remote.known_hash}, got {actual}; the file "
@@ -133,7 +151,13 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
             _check_member(info, archive)
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            zf.extractall(tmp, members)
+            try:
+                zf.extractall(tmp, members)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
+                raise DownloadError(
+                    f"{archive}: corrupt archive ({err}); nothing was kept. Delete {archive} and "
+                    "download it again"
+                ) from None
             if dest.exists():
                 shutil.rmtree(dest)
             os.replace(tmp, dest)
@@ -164,8 +188,14 @@ def fetch_dataset(
     log.info("%s", licence_notice(ds))
     folder = dataset_dir(key, datasets_cfg)
     folder.mkdir(parents=True, exist_ok=True)
-    urls = datasets_cfg.get("urls", {})
     manifest = {"dataset": key, "folder": str(folder), "licence": ds.licence, "files": {}}
+    manifest["files"] = fetch_archives(ds, folder, datasets_cfg.get("urls", {}))
+    return manifest
+
+
+def fetch_archives(ds: Dataset, folder: Path, urls: Mapping[str, str]) -> dict[str, str]:
+    """Fetch (or find) and unpack every file of ``ds`` into ``folder``; name -> hash."""
+    hashes = {}
     for remote in ds.files:
         try:
             path = fetch_file(remote, folder, urls.get(remote.name))
@@ -176,5 +206,5 @@ def fetch_dataset(
         unpacked = folder / path.name.removesuffix(".zip")
         if remote.extract and not unpacked.is_dir():  # a folder there is complete (atomic)
             safe_extract(path, unpacked)
-        manifest["files"][remote.name] = remote.known_hash
-    return manifest
+        hashes[remote.name] = remote.known_hash or _hash_of(path, "sha256:")
+    return hashes

@@ -22,11 +22,16 @@ __all__ = [
     "HAM_MALIGNANT",
     "DataLayoutError",
     "Sample",
+    "list_busbra",
     "list_busi",
     "list_busis",
     "list_ham10000",
+    "list_ham10000_all",
     "list_isic2018",
     "list_udiat",
+    "natural_key",
+    "read_busbra_rows",
+    "read_busis_rows",
     "read_ham_metadata",
     "read_xlsx_rows",
 ]
@@ -50,12 +55,13 @@ class Sample(NamedTuple):
     group: str
 
 
-def _natural(name: str) -> list:
+def natural_key(name: str) -> list:
+    """Sort key putting ``benign (2)`` before ``benign (10)``."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def _offenders(folder: Path, what: str, names) -> None:
-    names = sorted(names, key=_natural)
+    names = sorted(names, key=natural_key)
     if names:
         shown = ", ".join(names[:_SHOW]) + (" ..." if len(names) > _SHOW else "")
         raise DataLayoutError(f"{folder}: {len(names)} {what}: {shown}")
@@ -91,17 +97,25 @@ def list_busi(folder: Path, include_normal: bool = False) -> list[Sample]:
     _offenders(folder, "mask(s) without an image", set(masks) - set(images))
     code = {"normal": 0, "benign": 1, "malignant": 2}
     samples = []
-    for stem in sorted(images, key=_natural):
+    for stem in sorted(images, key=natural_key):
         if include_normal or not stem.startswith("normal"):
-            files = tuple(sorted(masks[stem], key=lambda p: _natural(p.name)))
+            files = tuple(sorted(masks[stem], key=lambda p: natural_key(p.name)))
             samples.append(Sample(stem, images[stem], files, code[stem.split(" ")[0]], stem))
     return samples
+
+
+def read_busis_rows(path: Path) -> list[tuple[str, str]]:
+    """(image name, ground-truth name) of every row of ``BUSIS562.csv``."""
+    rows = _read_csv(Path(path), ("img name", "Ground Truth Name", "tumor type"))
+    return [(r["img name"].strip(), r["Ground Truth Name"].strip()) for r in rows]
 
 
 def list_busis(folder: Path) -> list[Sample]:
     """BUSIS: ``BUSIS562.csv`` names each image in ``Original/`` and its mask in ``GT/``."""
     folder = Path(folder)
-    rows = _read_csv(folder / "BUSIS562.csv", ("img name", "Ground Truth Name", "tumor type"))
+    csv_path = _find(folder, r"BUSIS562\.csv").get("BUSIS562.csv", folder / "BUSIS562.csv")
+    folder = csv_path.parent
+    rows = _read_csv(csv_path, ("img name", "Ground Truth Name", "tumor type"))
     originals = {p.name: p for p in (folder / "Original").glob("*") if p.is_file()}
     by_stem = {p.stem: p for p in originals.values()}
     gts = {p.name: p for p in (folder / "GT").glob("*") if p.is_file()}
@@ -124,7 +138,7 @@ def list_busis(folder: Path) -> list[Sample]:
 
 def list_udiat(folder: Path) -> list[Sample]:
     """UDIAT Dataset B: ``original/<6 digits>.png``, ``GT/<same>.png``, ``DatasetB.xlsx``."""
-    folder = Path(folder)
+    folder = _holding(Path(folder), "DatasetB.xlsx")
     images = _find(folder / "original", r"\d{6}\.png")
     masks = _find(folder / "GT", r"\d{6}\.png")
     _offenders(folder, "image(s) in original/ without a mask in GT/", set(images) - set(masks))
@@ -170,6 +184,52 @@ def list_ham10000(folder: Path, site: str) -> list[Sample]:
             )
         )
     return samples
+
+
+def list_ham10000_all(folder: Path) -> list[Sample]:
+    """Every HAM10000 image of every site, in metadata row order."""
+    folder = Path(folder)
+    sites = dict.fromkeys(r["dataset"] for r in read_ham_metadata(folder / "HAM10000_metadata.csv"))
+    return [s for site in sites for s in list_ham10000(folder, site)]
+
+
+BUSBRA_COLUMNS = ("ID", "Pathology", "Device")
+
+
+def read_busbra_rows(path: Path) -> list[dict]:
+    """Rows of BUS-BRA's ``bus_data.csv`` (columns ``ID``, ``Pathology``, ``Device``, ...)."""
+    return _read_csv(Path(path), BUSBRA_COLUMNS)
+
+
+def list_busbra(folder: Path) -> list[Sample]:
+    """BUS-BRA: ``Images/bus_<case>-<view>.png``, ``Masks/mask_<case>-<view>.png``,
+    ``bus_data.csv`` (``Pathology`` benign/malignant). Group = the case number, so every
+    image of one case falls in one split."""
+    folder = _holding(Path(folder), "bus_data.csv")
+    rows = read_busbra_rows(folder / "bus_data.csv")
+    images = _find(folder / "Images", r"bus_[\w-]+\.png")
+    masks = _find(folder / "Masks", r"mask_[\w-]+\.png")
+    ids = [r["ID"].strip() for r in rows]
+    _offenders(
+        folder,
+        "image(s) listed in bus_data.csv but missing in Images/",
+        {i for i in ids if f"{i}.png" not in images},
+    )
+    mask_of = {i: i.replace("bus_", "mask_", 1) + ".png" for i in ids}
+    no_mask = {i for i in ids if mask_of[i] not in masks}
+    _offenders(folder, "image(s) without a mask in Masks/", no_mask)
+    samples = []
+    for r, i in zip(rows, ids, strict=True):
+        case = re.sub(r"\D", "", i.split("-")[0])
+        diagnosis = _diagnosis(r["Pathology"], folder / "bus_data.csv", i)
+        samples.append(Sample(i, images[f"{i}.png"], (masks[mask_of[i]],), diagnosis, case))
+    return samples
+
+
+def _holding(folder: Path, name: str) -> Path:
+    """The folder under ``folder`` that holds file ``name`` (``folder`` itself if none does)."""
+    hit = _find(folder, re.escape(name)).get(name)
+    return hit.parent if hit is not None else folder
 
 
 def list_isic2018(folder: Path) -> list[Sample]:

@@ -9,7 +9,9 @@ config) or ``request-only`` (the user obtains it under a signed agreement and pl
 A *federation* (``tasks.<name>.source``) maps each client of a task to the dataset it is read
 from: ``breast`` = BUSI / BUSIS / UDIAT (one dataset per client, the paper's breast task),
 ``ham10000`` = HAM10000 split by its metadata ``dataset`` column (the paper's skin task),
-``isic2018`` = ISIC 2018 Task 1 as a single client (no site metadata).
+``isic2018`` = ISIC 2018 Task 1 as a single client (no site metadata), ``open_breast`` = BUSI
+and BUS-BRA (both CC BY 4.0, downloadable without an agreement). ``folders`` (not listed here)
+reads each client from a folder of your own (:mod:`fedmix.datasets.folders`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ class RemoteFile:
     """One file of a dataset: saved as ``name``; ``url`` None means the user places it by hand.
 
     ``known_hash`` is ``"<algorithm>:<hex digest>"`` (``sha256`` or ``md5``), checked on every
-    download and on every hand-placed file. ``extract`` says whether it is a zip to unpack.
+    download and on every hand-placed file; ``""`` where no hash is published (BUS-BRA): the
+    SHA-256 found on first download is then recorded in the manifest and printed, and the
+    content is verified file by file. ``extract`` says whether it is a zip to unpack.
     """
 
     name: str
@@ -58,6 +62,11 @@ class Dataset:
     citation: str
     homepage: str
     request: str = ""  # how to obtain request-only data (or a file without URL)
+
+    @property
+    def n_images(self) -> int:
+        """Images of the complete dataset: ``counts['images']``, else the sum of the classes."""
+        return self.counts.get("images", sum(self.counts.values()))
 
 
 REGISTRY: dict[str, Dataset] = {
@@ -113,7 +122,9 @@ REGISTRY: dict[str, Dataset] = {
         title="UDIAT Dataset B (breast ultrasound)",
         access="request-only",
         files=(),
-        counts={"benign": 110, "malignant": 53},
+        # 163 images; the class split is reported as found, not checked: the dataset paper says
+        # 110 benign / 53 malignant, a circulating DatasetB.xlsx lists 109 / 54.
+        counts={"images": 163},
         layout="original/000001.png, GT/000001.png (6 digits), DatasetB.xlsx (Image, Type)",
         licence="research use under a signed data-use agreement",
         licence_url="https://helward.mmu.ac.uk/STAFF/M.Yap/dataset.php",
@@ -125,6 +136,35 @@ REGISTRY: dict[str, Dataset] = {
         request=(
             "request it with the signed agreement from Moi Hoon Yap, Manchester Metropolitan "
             "University (https://helward.mmu.ac.uk/STAFF/M.Yap/dataset.php)"
+        ),
+    ),
+    "busbra": Dataset(
+        key="busbra",
+        title="BUS-BRA: a breast ultrasound dataset with BI-RADS categories",
+        access="automatic",
+        files=(
+            RemoteFile(
+                "BUSBRA.zip",
+                "https://zenodo.org/records/8231412/files/BUSBRA.zip?download=1",
+                "",  # no published hash: recorded on first download, content verified
+            ),
+        ),
+        counts={"images": 1875},
+        layout=(
+            "Images/bus_<case>-<view>.png, Masks/mask_<case>-<view>.png, bus_data.csv with "
+            "columns ID, Pathology (benign/malignant), Device (the scanner), ..."
+        ),
+        licence="CC BY 4.0",
+        licence_url="https://creativecommons.org/licenses/by/4.0/",
+        citation=(
+            "Gomez-Flores W, Gregorio-Calas MJ, Coelho de Albuquerque Pereira W. BUS-BRA: a "
+            "breast ultrasound dataset for assessing computer-aided diagnosis systems. Med Phys "
+            "51(4):3110-3123 (2024). doi:10.1002/mp.16812; data doi:10.5281/zenodo.7730709"
+        ),
+        homepage="https://doi.org/10.5281/zenodo.7730709",
+        request=(
+            "download it from https://doi.org/10.5281/zenodo.7730709 and extract it, or give "
+            "the archive's URL in datasets.urls"
         ),
     ),
     "ham10000": Dataset(
@@ -229,6 +269,8 @@ FEDERATIONS: dict[str, dict[str, tuple[str, str]]] = {
         for name in ("rosendahl", "vidir_modern", "vienna_dias", "vidir_molemax")
     },
     "isic2018": {"isic2018": ("isic2018", "")},
+    # openly licensed only (CC BY 4.0): anyone can download it, no signed agreement
+    "open_breast": {"bus": ("busi", ""), "busbra": ("busbra", "")},
 }
 
 

@@ -78,7 +78,10 @@ def make_split(ids: Sequence[str], groups: Sequence[str], split_cfg: Mapping) ->
                 f"set test_fraction: {PAPER_TEST_SIZE} or use mode: grouped"
             )
         return paper_split(ids, val, seed)
-    raise ValueError(f"unknown split mode {mode!r}; use 'grouped' or 'paper'")
+    raise ValueError(
+        f"split mode {mode!r} is not handled here; use 'grouped' or 'paper' ('original' is the "
+        "breast task's fold lists, fedmix.datasets.folds)"
+    )
 
 
 def drop_shared_groups(

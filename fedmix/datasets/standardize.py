@@ -6,16 +6,22 @@ interpolation, aspect ratio ignored; each mask must hold only 0 and 255, its fil
 (BUSI ``_mask_1.png`` ...) and resized nearest-neighbour to 0/1. ``lesion`` is 1 for every image
 with a benign or malignant diagnosis and 0 for BUSI's normal images (empty masks).
 
-BUSI normal images (``tasks.<name>.real.normal_images``): the paper adds them to the BUS client
-only where BUS is unlabeled (``U``). A standardized file serves every setting, so by default
-(``unlabelled``) they get the split code ``unlabelled_extra``: outside the train/val/test split
-of the tumour images (which therefore stays the paper's), and used only by the ``U`` training
-file (:func:`fedmix.data.degrade.degrade_file`). ``all`` splits them like every other image;
-``none`` leaves them out.
+BUSI normal images (``tasks.<name>.real.normal_images``): the original code trained on them but
+never tested on them. ``tmi`` (every unlabeled client's training data, as the TMI code), ``arxiv``
+(the bus client's training data in every setting, as the arXiv code) and ``auto`` (``arxiv`` for
+the arXiv FedMix variant, ``tmi`` for every other method; the default) give them the split code
+``unlabelled_extra``: outside the train/val/test split of the tumour images, which therefore
+stays the original's; which runs train on them is decided per run (:mod:`fedmix.data.normals`).
+``all`` splits them like every other image (not with ``split.mode: original``, whose lists do
+not name them); ``none`` leaves them out.
+
+``split.mode: original`` takes the authors' fold lists (:mod:`fedmix.datasets.folds`); images
+the lists do not name (BUSI ``benign (4)``, ``benign (54)``) are left out, as in the original.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -25,6 +31,8 @@ from tqdm import tqdm
 
 import fedmix
 from fedmix.datasets.download import dataset_dir
+from fedmix.datasets.folds import original_split
+from fedmix.datasets.manifest import provenance
 from fedmix.datasets.readers import (
     DataLayoutError,
     Sample,
@@ -39,17 +47,38 @@ from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.datasets.splits import drop_shared_groups, make_split
 from fedmix.io import SPLIT_NAMES
 
-__all__ = ["client_samples", "load_image", "load_mask", "normal_images", "standardize_client"]
+__all__ = [
+    "check_sample",
+    "client_samples",
+    "load_image",
+    "load_mask",
+    "load_samples",
+    "normal_images",
+    "open_image",
+    "standardize_client",
+]
 
 _SHOW = 5
+log = logging.getLogger(__name__)
+
+
+def open_image(path: Path) -> Image.Image:
+    """The decoded image at ``path``; DataLayoutError naming the file if it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.copy()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise DataLayoutError(
+            f"{path}: not a readable image ({type(err).__name__}: {err}); replace it with the "
+            "file from the original dataset (a download cut short or a copy error)"
+        ) from None
 
 
 def load_image(path: Path, size: int, channels: int) -> np.ndarray:
     """uint8 (C, size, size): grayscale (C = 1) or RGB (C = 3), bilinear resize."""
-    with Image.open(path) as img:
-        img = img.convert("L" if channels == 1 else "RGB").resize(
-            (size, size), Image.Resampling.BILINEAR
-        )
+    img = open_image(path).convert("L" if channels == 1 else "RGB")
+    img = img.resize((size, size), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
@@ -62,8 +91,7 @@ def load_mask(paths: Sequence[Path], size: int | None = None) -> np.ndarray:
     """
     merged = None
     for path in paths:
-        with Image.open(path) as img:
-            arr = np.asarray(img.convert("L"))
+        arr = np.asarray(open_image(path).convert("L"))
         bad = np.setdiff1d(np.unique(arr), [0, 255])
         if bad.size:
             values = bad[:5].tolist()
@@ -103,35 +131,57 @@ def client_samples(source: str, client: str, task_cfg: Mapping, datasets_cfg: Ma
 
 
 def normal_images(task_cfg: Mapping) -> str:
-    """The task's rule for BUSI normal images: ``unlabelled`` (default), ``all`` or ``none``."""
-    return task_cfg.get("real", {}).get("normal_images", "unlabelled")
+    """The task's rule for BUSI normal images: ``auto`` (default), ``tmi``, ``arxiv``, ``all``
+    or ``none``."""
+    return task_cfg.get("real", {}).get("normal_images", "auto")
 
 
-def _split_codes(key: str, task_cfg: Mapping, ids, groups, diagnosis) -> np.ndarray:
-    """Split codes of a client's samples; BUSI normals are ``unlabelled_extra`` by default."""
+def _split_codes(key: str, task_cfg: Mapping, ids, groups, diagnosis):
+    """(keep, split codes) of a client's samples; BUSI normals are ``unlabelled_extra`` unless
+    ``normal_images`` is ``all``; ``keep`` is False only for images the original lists omit."""
     extra = np.zeros(len(ids), dtype=bool)
-    if key == "busi" and normal_images(task_cfg) == "unlabelled":
+    if key == "busi" and normal_images(task_cfg) not in ("all", "none"):
         extra = diagnosis == 0
+    keep = np.ones(len(ids), dtype=bool)
     split = np.full(len(ids), SPLIT_NAMES.index("unlabelled_extra"), dtype=np.uint8)
-    split[~extra] = make_split(ids[~extra], list(groups[~extra]), task_cfg["split"])
-    return split
+    cfg = task_cfg["split"]
+    if cfg.get("mode", "grouped") == "original":
+        if key == "busi" and normal_images(task_cfg) == "all":
+            raise ValueError(
+                "normal_images: all splits BUSI's normal images like the others, but split mode "
+                "'original' follows the authors' lists, which do not name them; use auto, tmi, "
+                "arxiv or none"
+            )
+        kept, codes = original_split(
+            key, ids[~extra], cfg.get("fold", 1), cfg["val_fraction"], cfg["seed"]
+        )
+        keep[~extra], split[~extra] = kept, codes
+    else:
+        split[~extra] = make_split(ids[~extra], list(groups[~extra]), cfg)
+    return keep, split
 
 
-def _load_all(samples: list[Sample], size: int, channels: int, desc: str = "images"):
+def check_sample(s: Sample) -> None:
+    """Image and masks of ``s`` readable, masks 0/255 and of the image's size (DataLayoutError)."""
+    load_mask(s.masks)
+    image, mask = open_image(s.image), open_image(s.masks[0])
+    if image.size != mask.size:
+        raise DataLayoutError(f"{s.image}: size {image.size} but its mask {mask.size}")
+
+
+def load_samples(samples: list[Sample], size: int, channels: int, desc: str = "images"):
+    """(images uint8 (N, C, S, S), masks uint8 (N, S, S) 0/1) of ``samples``, resized."""
     images = np.zeros((len(samples), channels, size, size), dtype=np.uint8)
     masks = np.zeros((len(samples), size, size), dtype=np.uint8)
     errors = []
     # thousands of decodes and resizes for HAM10000: minutes, so a progress bar in the log
     for i, s in enumerate(tqdm(samples, desc=desc, unit="img", mininterval=2.0)):
         try:
+            check_sample(s)
             masks[i] = load_mask(s.masks, size)
-            with Image.open(s.image) as img, Image.open(s.masks[0]) as mask:
-                if img.size != mask.size:
-                    raise DataLayoutError(f"{s.image}: size {img.size} but its mask {mask.size}")
+            images[i] = load_image(s.image, size, channels)
         except DataLayoutError as err:
             errors.append(str(err))
-            continue
-        images[i] = load_image(s.image, size, channels)
     if errors:
         more = f" (and {len(errors) - _SHOW} more)" if len(errors) > _SHOW else ""
         raise DataLayoutError(
@@ -140,28 +190,64 @@ def _load_all(samples: list[Sample], size: int, channels: int, desc: str = "imag
     return images, masks
 
 
+def data_attrs(manifest: Mapping | None) -> dict:
+    """Provenance attributes of a standardized file from its dataset's manifest.
+
+    ``source_version`` and ``data_provenance`` name the manifest digest (and the partial flag);
+    ``data_partial`` is 1 for a copy accepted with ``allow_partial``. Without a manifest (a
+    folder read directly, not through the workflow) the file says it is unverified.
+    """
+    if manifest is None:
+        text = "unverified folder (no manifest)"
+        return {"source_version": text, "data_provenance": text, "data_partial": 0}
+    text = provenance(manifest)
+    return {
+        "source_version": text,
+        "data_provenance": text,
+        "data_manifest_digest": manifest["digest"],
+        "data_partial": int(bool(manifest.get("partial"))),
+    }
+
+
 def standardize_client(
-    task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping
+    task_name: str,
+    client: str,
+    task_cfg: Mapping,
+    datasets_cfg: Mapping,
+    manifest: Mapping | None = None,
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Arrays and attributes of ``resources/{task}/standardized/{client}.h5`` for a real client.
 
     Same contract as :func:`fedmix.data.synthetic.generate_client`: images uint8 (N, C, S, S),
     masks uint8 (N, S, S) 0/1, lesion uint8 (N,), diagnosis uint8 (N,), sample_ids str (N,),
-    split uint8 (N,) (see :mod:`fedmix.datasets.splits`).
+    split uint8 (N,) (see :mod:`fedmix.datasets.splits`). ``manifest`` (the dataset's verified
+    manifest, see :mod:`fedmix.datasets.verify`) is recorded as provenance (:func:`data_attrs`).
     """
     source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
     samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
-    images, masks = _load_all(samples, size, channels, desc=f"{task_name}/{client} ({key})")
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
     groups = np.array([s.group for s in samples], dtype=object)
+    keep, split = _split_codes(key, task_cfg, ids, groups, diagnosis)
+    if not keep.all():
+        left_out = ids[~keep].tolist()
+        log.info(
+            "%s/%s: %d image(s) the split lists omit are left out: %s",
+            task_name,
+            client,
+            len(left_out),
+            left_out,
+        )
+        samples = [s for s, k in zip(samples, keep, strict=True) if k]
+        ids, diagnosis, split = ids[keep], diagnosis[keep], split[keep]
+    images, masks = load_samples(samples, size, channels, desc=f"{task_name}/{client} ({key})")
     arrays = {
         "images": images,
         "masks": masks,
         "lesion": (diagnosis > 0).astype(np.uint8),
         "diagnosis": diagnosis,
         "sample_ids": ids,
-        "split": _split_codes(key, task_cfg, ids, groups, diagnosis),
+        "split": split,
     }
     ds = REGISTRY[key]
     attrs = {
@@ -169,7 +255,7 @@ def standardize_client(
         "task": task_name,
         "client": client,
         "source": source,
-        "source_version": " ".join(f.known_hash for f in ds.files) or f"{ds.access}, user-placed",
+        **data_attrs(manifest),
         "params": {
             "dataset": key,
             "image_size": size,
@@ -177,6 +263,7 @@ def standardize_client(
             "split": dict(task_cfg["split"]),
             "real": dict(task_cfg.get("real", {})),
             "dropped_shared_lesion_images": n_dropped,
+            "left_out_by_split_lists": int((~keep).sum()),
         },
         "split_names": list(SPLIT_NAMES),
         "diagnosis_names": ["normal", "benign", "malignant"],

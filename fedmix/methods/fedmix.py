@@ -17,6 +17,7 @@ import logging
 import numpy as np
 
 from fedmix.aggregation import fedavg_weights, fedmix_weights
+from fedmix.data.margins import check_margin, margin_box_masks, margin_generator
 from fedmix.methods.base import LocalJob, Strategy
 from fedmix.model_keys import GLOBAL
 from fedmix.params import param
@@ -46,8 +47,30 @@ class FedMixParams:
     )
     box_refinement: bool = param(True, "multiply B clients' pseudo labels by the box")
     use_image_labels: bool = param(
-        True, "I clients' lesion-free images train on background labels (false: the original)"
+        False,
+        "I clients: lesion-free images train on background labels, lesion images with an empty "
+        "agreed map are rejected (false: the original, which ignores image labels in a binary "
+        "task; true measured worse, docs/protocol.md)",
     )
+    box_margin: object = param(
+        None,
+        "B clients: each side of the round's cropped box grows by this many pixels of a 224 "
+        "crop, scaled to the crop: [lo, hi] drawn per image, side and round, an integer, or 0 "
+        "(the tight box); default: tmi [1, 9], arxiv 2 (the authors' code)",
+    )
+    box_margin_clamp: object = param(
+        None, "clamp the grown box to the crop (default: tmi true, arxiv false, as their code)"
+    )
+
+    def __post_init__(self):
+        # None means "the variant's": the margin the authors' code of that version used.
+        tmi = self.variant == "tmi"
+        margin = self.box_margin if self.box_margin is not None else ([1, 9] if tmi else 2)
+        object.__setattr__(self, "box_margin", check_margin(margin))
+        clamp = tmi if self.box_margin_clamp is None else self.box_margin_clamp
+        if not isinstance(clamp, bool):
+            raise ValueError(f"box_margin_clamp = {clamp!r}: expected true or false")
+        object.__setattr__(self, "box_margin_clamp", clamp)
 
 
 class FedMix(Strategy):
@@ -61,7 +84,12 @@ class FedMix(Strategy):
         if client.supervision == "L":
             return super().local_job(rnd, client, images, maps, global_models)
         p1, p2 = (self.predict(g, images) for g in global_models)
-        return self.job_from_predictions(rnd, client, images, p1, p2, maps[1])
+        boxes = maps[1]
+        if client.supervision == "B":  # the original's noisy annotator, redrawn every round
+            p = self.params
+            gen = margin_generator(self.run.seed, rnd, client.name)
+            boxes = margin_box_masks(boxes, p.box_margin, gen, p.box_margin_clamp)
+        return self.job_from_predictions(rnd, client, images, p1, p2, boxes)
 
     def job_from_predictions(self, rnd, client, images, p1, p2, box_masks) -> LocalJob | None:
         """A weak client's job from the two global models' bool predictions (N, h, w) of its

@@ -1,7 +1,8 @@
 """FedST-style self-training, and FedRGD (the same with another weight on the ``L`` clients).
 
 Warm-up rounds train the ``L`` clients alone. Afterwards ``U`` clients self-train: BCE of the
-model's prediction on a gamma-shifted view (``x ** gamma``, gamma ~ U(0, 2) per image) against
+model's prediction on a gamma-shifted view (``x ** gamma``, gamma ~ U(0, 2) per image, or per
+batch with ``gamma_per: batch`` as the original) against
 its own confident prediction on the plain view (pixels with p > c or p < 1 - c). Weights are
 fixed after warm-up (:func:`fedmix.aggregation.fedst_weights`): the ``L`` clients share
 ``labelled_weight`` in proportion to their size, the others share the rest equally.
@@ -37,6 +38,10 @@ class FedSTParams:
     confidence: float = param(
         0.9, "self-training keeps pixels with p > c or p < 1 - c", minimum=0.5, maximum=1
     )
+    gamma_per: str = param(
+        "image", "gamma of the shifted view drawn per image, or per batch (the original)",
+        choices=("image", "batch"),
+    )  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +78,8 @@ class FedST(FedAvg):
             return super().local_loss(model, x, target, global_params, gen)
         with torch.no_grad():
             teacher = torch.sigmoid(model(x).float())
-        gamma = (torch.rand(x.shape[0], 1, 1, 1, generator=gen) * 2).to(x.device)
+        n = x.shape[0] if self.params.gamma_per == "image" else 1
+        gamma = (torch.rand(n, 1, 1, 1, generator=gen) * 2).to(x.device)
         # x ** gamma keeps black pixels black (0 ** gamma = 0 for gamma > 0); x needs no grad.
         student_logits = model(gamma_shift(x, gamma)).float()
         loss = confident_bce(student_logits, teacher, self.params.confidence)

@@ -1,6 +1,6 @@
 """Readers for the result files a training or evaluation run writes.
 
-Layout of one run directory ``results/{task}/{method}/{setting}/seed{seed}/``:
+Layout of one run directory ``results/<experiment>/{task}/{method}/{setting}/seed{seed}/``:
 
     config.json                 the run's resolved :class:`fedmix.config.RunConfig` as a dict
     history.csv                 one row per (round, client): round, client, supervision, n_samples,

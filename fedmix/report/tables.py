@@ -71,29 +71,37 @@ def build_table(
     out_csv: str | os.PathLike,
     out_md: str | os.PathLike,
     out_tex: str | os.PathLike,
+    tasks: Sequence[str] | None = None,
 ) -> list[dict[str, str]]:
     """Write table ``name`` as CSV, Markdown and LaTeX; return its rows (formatted strings).
 
     ``spec`` is the config's ``tables[name]`` ({"task", "rows": [{"method", "setting", "label"}]}),
     ``task`` the config's ``tasks[spec["task"]]`` (its ``clients`` fix the column order),
     ``per_client_csvs`` the ``eval_best_clients.csv`` of every run; each run's ``config.json``
-    is read from the same directory. Raises ValueError naming every missing run.
+    is read from the same directory. ``tasks``: the tasks whose runs a row pools (default the
+    spec's task; a fold sweep's fold tasks, fedmix.datasets.folds.table_tasks): statistics are
+    then over every (task, seed) run. Raises ValueError naming every missing run.
     """
     clients = list(task["clients"])
+    tasks = list(tasks or [spec["task"]])
     runs = _index_runs(per_client_csvs)
     missing = [
-        _run_path(spec["task"], r["method"], r["setting"], s)
+        _run_path(t, r["method"], r["setting"], s)
         for r in spec["rows"]
+        for t in tasks
         for s in seeds
-        if (r["method"], r["setting"], int(s)) not in runs
+        if (t, r["method"], r["setting"], int(s)) not in runs
     ]
     if missing:
         raise ValueError(
-            f"{name}: no evaluation results for {len(missing)} run(s): {missing}. Build them "
-            f"first (snakemake results/{name}.csv) or remove the rows from tables.{name}.rows"
+            f"{name}: no evaluation results for {len(missing)} run(s) under results/<experiment>/: "
+            f"{missing}. Build them first (snakemake results/<experiment>/{name}.csv) or remove "
+            f"the rows from tables.{name}.rows"
         )
-    rows = [summarize_row(r, spec["task"], clients, seeds, runs) for r in spec["rows"]]
+    rows = [summarize_row(r, tasks, clients, seeds, runs) for r in spec["rows"]]
     caption = _caption(name, spec["task"], clients, rows)
+    if spec.get("note"):
+        caption += " " + spec["note"]
     columns = table_columns(clients)
     for path, text in (
         (out_csv, _render_csv(rows, columns)),
@@ -106,15 +114,16 @@ def build_table(
 
 
 def _run_path(task: str, method: str, setting: str, seed: int) -> str:
-    return f"results/{task}/{method}/{setting}/seed{seed}/eval_best_clients.csv"
+    return f"{task}/{method}/{setting}/seed{seed}/eval_best_clients.csv"
 
 
 def _index_runs(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[list[dict], dict]]:
-    """{(method, setting, seed): (per-client rows, run config)} keyed by each file's content."""
+    """{(task, method, setting, seed): (per-client rows, run config)} keyed by each file's
+    content."""
     runs: dict[tuple, tuple[list[dict], dict]] = {}
     for path in paths:
         rows = read_csv_rows(path, EVAL_CLIENT_COLUMNS)
-        keys = {(r["method"], r["setting"], int(r["seed"])) for r in rows}
+        keys = {(r["task"], r["method"], r["setting"], int(r["seed"])) for r in rows}
         if len(keys) != 1:
             raise ValueError(f"{path}: expected the rows of one run, found runs {sorted(keys)}")
         key = keys.pop()
@@ -126,13 +135,15 @@ def _index_runs(paths: Sequence[str | os.PathLike]) -> dict[tuple, tuple[list[di
 
 
 def summarize_row(
-    row: dict, task: str, clients: Sequence[str], seeds: Sequence[int], runs: dict
+    row: dict, tasks: str | Sequence[str], clients: Sequence[str], seeds: Sequence[int], runs: dict
 ) -> dict[str, str]:
-    """Mean and std over ``seeds`` of one (method, setting) row (formulas: module docstring)."""
-    per_seed = [runs[(row["method"], row["setting"], int(s))] for s in seeds]
+    """Mean and std over ``seeds`` (of every task in ``tasks``: a fold sweep pools its folds) of
+    one (method, setting) row (formulas: module docstring, with S = tasks x seeds)."""
+    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    per_seed = [runs[(t, row["method"], row["setting"], int(s))] for t in tasks for s in seeds]
     values = {k: [] for k in (*METRICS, "dice_lesion", "n_one_empty")}
     for rows, _ in per_seed:
-        by_client = _by_client(rows, task, clients)
+        by_client = _by_client(rows, rows[0]["task"], clients)
         for k, v in values.items():
             v.append([float(by_client[c][k]) for c in clients])
     out = {"label": row.get("label", row["method"]), "method": row["method"]}
@@ -150,11 +161,13 @@ def summarize_row(
     lesion, lesion_std = mean_std(np.asarray(values["dice_lesion"]).mean(axis=1))
     out["dice_lesion_avg"] = format_float(lesion)
     out["dice_lesion_avg_std"] = format_float(lesion_std)
-    final = [_by_client(cfg["_final"], task, clients) for _, cfg in per_seed]
+    final = [_by_client(cfg["_final"], r[0]["task"], clients) for r, cfg in per_seed]
     final_avg = [np.mean([float(f[c]["dice"]) for c in clients]) for f in final]
     out["dice_avg_final"], out["dice_avg_final_std"] = map(format_float, mean_std(final_avg))
     out["n_one_empty"] = format_float(np.asarray(values["n_one_empty"]).sum(axis=1).mean(), 2)
     out["seeds"] = ",".join(str(int(s)) for s in seeds)
+    if len(tasks) > 1:  # a fold sweep: say which folds were pooled
+        out["seeds"] += " x " + ",".join(tasks)
     out["rounds"] = _single(per_seed, lambda r, cfg: str(cfg["rounds"]), "rounds", row)
     out["best_round"] = ",".join(rows[0]["round"] for rows, _ in per_seed)
     out["which"] = _single(per_seed, lambda r, cfg: r[0]["which"], "which", row)

@@ -22,12 +22,14 @@ def write_run(
     history: list[dict] | None = None,
     best_round: int = 7,
     selection: str = "validation",
+    results: str = "results",
 ) -> Path:
     """One run directory: config.json, eval_{best,final}_clients.csv, (optionally) history.csv.
 
-    ``metrics`` maps client -> {dice, iou, hd95, dice_lesion, n_one_empty}.
+    ``metrics`` maps client -> {dice, iou, hd95, dice_lesion, n_one_empty}; the run lies in
+    ``root / results / task / method / setting / seed<seed>``.
     """
-    run = root / "results" / task / method / setting / f"seed{seed}"
+    run = root / results / task / method / setting / f"seed{seed}"
     run.mkdir(parents=True, exist_ok=True)
     clients = list(metrics)
     cfg = {

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from printcheck import assert_print_ready, hex_colour
 
 from fedmix.report.figures import (
+    identical_to,
     plot_kept_fraction,
     plot_sensitivity,
     plot_val_dice,
@@ -9,6 +11,7 @@ from fedmix.report.figures import (
     sensitivity_points,
     stack_history,
 )
+from fedmix.report.style import method_colours
 
 CLIENTS = {"a": "I", "b": "B", "c": "L"}
 ROUNDS = 6
@@ -32,69 +35,110 @@ def _history(seed: int, offset: float = 0.0) -> list[dict]:
     return rows
 
 
+ROWS = {  # label: (method, setting); FedProx trains exactly like FedAvg here
+    "FedMix (TMI)": ("fedmix-tmi", "I-B-L"),
+    "FedAvg (L client only)": ("fedavg", "U-U-L"),
+    "FedAvg (all L)": ("fedavg", "L-L-L"),
+    "FedProx (L client only)": ("fedprox", "U-U-L"),
+}
+OFFSET = {"FedMix (TMI)": 0.1, "FedAvg (all L)": 0.05}
+
+
 @pytest.fixture
 def histories(tmp_path, fake_run):
-    out = {}
-    for k, (method, setting) in enumerate([("fedmix-tmi", "I-B-L"), ("fedavg", "U-U-L")]):
-        out[f"{method} {setting}"] = [
+    return {
+        label: [
             fake_run(
                 tmp_path, "toy", method, setting, seed, {c: {} for c in CLIENTS},
-                history=_history(seed, 0.1 * k),
+                history=_history(seed, OFFSET.get(label, 0.0)),
             ) / "history.csv"
             for seed in (0, 1)
-        ]  # fmt: skip
-    return out
+        ]
+        for label, (method, setting) in ROWS.items()
+    }  # fmt: skip
 
 
 def _outputs(tmp_path, name):
     return tmp_path / "fig" / f"{name}.png", tmp_path / "fig" / f"{name}.pdf"
 
 
-def _assert_written(png, pdf):
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
-    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
+def _labelled(lines):
+    return [line for line in lines if not line.get_label().startswith("_")]
 
 
 def test_stack_history_kept_fraction_and_skipped_loss(histories):
-    rounds, kept = stack_history(histories["fedmix-tmi I-B-L"], "kept")
+    rounds, kept = stack_history(histories["FedMix (TMI)"], "kept")
     assert rounds.tolist() == list(range(1, ROUNDS + 1))
     assert kept["a"].shape == (2, ROUNDS)
     assert kept["a"][0, :3].tolist() == [0.0, 0.2, 0.3]  # n_i / 10, 0 kept in round 1
     assert np.all(kept["c"] == 1.0)
-    _, loss = stack_history(histories["fedmix-tmi I-B-L"], "train_loss")
+    _, loss = stack_history(histories["FedMix (TMI)"], "train_loss")
     assert np.isnan(loss["a"][0, 0]) and loss["b"][0, 0] == pytest.approx(0.6)
 
 
 def test_stack_history_rejects_seeds_with_different_rounds(tmp_path, fake_run, histories):
     short = fake_run(tmp_path, "toy", "x", "I-B-L", 5, {}, history=_history(0)[:3])
     with pytest.raises(ValueError, match="rounds"):
-        stack_history([histories["fedavg U-U-L"][0], short / "history.csv"], "weight")
+        stack_history([histories["FedAvg (all L)"][0], short / "history.csv"], "weight")
 
 
-def test_weights_one_line_per_client(tmp_path, histories):
-    fig = plot_weights({"FedMix": histories["fedmix-tmi I-B-L"]}, *_outputs(tmp_path, "w"))
-    _assert_written(*_outputs(tmp_path, "w"))
+def test_weights_are_stacked_per_client_with_each_seed_drawn(tmp_path, histories):
+    fig = plot_weights({"FedMix": histories["FedMix (TMI)"]}, *_outputs(tmp_path, "w"))
+    assert_print_ready(fig, *_outputs(tmp_path, "w"))
     (ax,) = fig.axes
-    assert len(ax.get_lines()) == len(CLIENTS)
-    assert ax.get_lines()[0].get_ydata()[0] == 0.0  # skipped client gets weight 0
-    assert "aggregation weight" in ax.get_ylabel()
+    areas = ax.collections
+    assert [a.get_label() for a in areas] == list(CLIENTS)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(CLIENTS)
+    top = areas[-1].get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(1.0)  # the weights of a round sum to 1
+    assert len(ax.get_lines()) == 2 * (len(CLIENTS) - 1)  # each seed's inner boundaries
+    assert ax.get_xlim()[0] == 1 and ax.get_title() == "FedMix\nI-B-L"
 
 
 def test_kept_fraction_only_weak_clients(tmp_path, histories):
-    fig = plot_kept_fraction({"FedMix": histories["fedmix-tmi I-B-L"]}, *_outputs(tmp_path, "k"))
-    _assert_written(*_outputs(tmp_path, "k"))
-    labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert labels == ["a (I)", "b (B)"]  # the L client is left out
+    fig = plot_kept_fraction({"FedMix": histories["FedMix (TMI)"]}, *_outputs(tmp_path, "k"))
+    assert_print_ready(fig, *_outputs(tmp_path, "k"))
+    labels = [line.get_label() for line in _labelled(fig.axes[0].get_lines())]
+    assert labels == ["a", "b"]  # the L client is left out
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+    assert len(fig.axes[0].get_lines()) == 2 * 3  # two seeds and their mean per client
 
 
-def test_val_dice_panel_per_client_and_line_per_method(tmp_path, histories):
-    fig = plot_val_dice(histories, *_outputs(tmp_path, "v"))
-    _assert_written(*_outputs(tmp_path, "v"))
+def test_val_dice_panel_per_client_and_one_colour_per_method(tmp_path, histories):
+    methods = {label: method for label, (method, _) in ROWS.items()}
+    fig = plot_val_dice(histories, *_outputs(tmp_path, "v"), methods=methods)
+    assert_print_ready(fig, *_outputs(tmp_path, "v"))
     assert len(fig.axes) == len(CLIENTS) + 1
-    assert all(len(ax.get_lines()) == len(histories) for ax in fig.axes)
-    mean_panel = fig.axes[-1].get_lines()[0].get_ydata()
-    # round 1, mean over clients a/b/c (0.1, 0.15, 0.2) and seeds (+0, +0.01)
-    assert mean_panel[0] == pytest.approx(0.155)
+    colours = {}
+    for ax in fig.axes:
+        lines = _labelled(ax.get_lines())
+        assert len(lines) == len(histories)
+        assert ax.get_xlim()[0] == 1 and ax.get_ylim() == (0, 1)
+        for line in lines:
+            method = methods[line.get_label().split(" (identical")[0]]
+            colours.setdefault(method, set()).add(hex_colour(line.get_color()))
+    assert all(len(c) == 1 for c in colours.values()), colours  # one colour per method
+    assert len({c.pop() for c in colours.values()}) == len(colours)  # no two methods share one
+    mean_panel = _labelled(fig.axes[-1].get_lines())[0].get_ydata()
+    # round 1, mean over clients a/b/c (0.1, 0.15, 0.2), seeds (+0, +0.01) and FedMix's +0.1
+    assert mean_panel[0] == pytest.approx(0.255)
+    styles = {line.get_label(): line for line in _labelled(fig.axes[-1].get_lines())}
+    fedprox = styles["FedProx (L client only) (identical to FedAvg (L client only))"]
+    assert fedprox.get_linestyle() != styles["FedAvg (L client only)"].get_linestyle()
+    assert styles["FedAvg (all L)"].get_linestyle() == "--"  # fedavg's second setting
+    assert styles["FedMix (TMI)"].get_linewidth() > styles["FedAvg (all L)"].get_linewidth()
+
+
+def test_identical_to_names_the_earlier_equal_curve():
+    a, b = np.zeros((2, 3)), np.ones((2, 3))
+    assert identical_to({"x": a, "y": b, "z": a.copy(), "w": a.copy()}) == {"z": "x", "w": "x"}
+
+
+def test_method_colours_are_fixed_and_distinct():
+    first = method_colours(["fedavg", "fedmix-tmi", "ablation-a", "ablation-b"])
+    second = method_colours(["fedmix-tmi", "ablation-a", "fedavg"])
+    assert first["fedmix-tmi"] == second["fedmix-tmi"] and first["fedavg"] == second["fedavg"]
+    assert len(set(first.values())) == 4
 
 
 def _sweep_tree(tmp_path, fake_run):
@@ -127,7 +171,7 @@ def test_sensitivity_points_pick_one_parameter_sweeps(tmp_path, fake_run):
 
 def test_sensitivity_figure_has_a_panel_per_parameter(tmp_path, fake_run):
     fig = plot_sensitivity(_sweep_tree(tmp_path, fake_run), "fedmix-tmi", *_outputs(tmp_path, "s"))
-    _assert_written(*_outputs(tmp_path, "s"))
+    assert_print_ready(fig, *_outputs(tmp_path, "s"))
     assert [ax.get_title() for ax in fig.axes] == ["sensitivity to lambda", "sensitivity to beta"]
 
 

@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from printcheck import assert_print_ready, hex_colour
 
 from fedmix.io import write_h5
+from fedmix.report import style
 from fedmix.report.images import (
+    disagreement_order,
     mask_box,
     pick_samples,
     plot_label_gallery,
@@ -57,14 +60,29 @@ def test_pick_samples_lesion_first_then_free():
     assert pick_samples(np.array([1, 1]), 1, 3) == [0]  # no lesion-free image to show
 
 
-def test_gallery_has_four_panels_per_sample(tmp_path, h5_files):
+def test_gallery_one_row_per_client_four_panels_per_sample(tmp_path, h5_files):
     png, pdf = tmp_path / "g.png", tmp_path / "g.pdf"
-    fig = plot_label_gallery(h5_files, png, pdf, n_lesion=2, n_free=1)
-    assert png.stat().st_size > 1000 and pdf.read_bytes()[:5] == b"%PDF-"
-    assert len(fig.axes) == len(CLIENTS) * 3 * 4
+    fig = plot_label_gallery(h5_files, png, pdf, n_lesion=1, n_free=1)
+    assert_print_ready(fig, png, pdf)
+    assert len(fig.axes) == len(CLIENTS) * 2 * 4
     boxes = [p for ax in fig.axes[2::4] for p in ax.patches]
-    assert len(boxes) == len(CLIENTS) * 2  # one box per lesion sample, none for the free one
+    assert len(boxes) == len(CLIENTS)  # one box per lesion sample, none for the free one
     assert boxes[0].get_width() == 4 and boxes[0].get_height() == 3
+    texts = [t.get_text() for t in fig.axes[6].texts]  # no-lesion sample's box panel
+    assert texts == ["no box"]
+
+
+def test_contour_of_a_lesion_cut_by_the_border_is_closed(tmp_path):
+    arrays = _client_arrays()
+    arrays["masks"][0] = 0
+    arrays["masks"][0, :3, :3] = 1  # in the top-left corner
+    path = write_h5(tmp_path / "corner.h5", arrays, {"kind": "eval"})
+    fig = plot_label_gallery({"a": path}, tmp_path / "c.png", tmp_path / "c.pdf", 1, 0)
+    (contour,) = fig.axes[1].collections
+    (outline,) = [p for p in contour.get_paths() if len(p.vertices)]
+    vertices = outline.vertices
+    assert np.allclose(vertices[0], vertices[-1])  # closed
+    assert vertices.min() < 0  # runs along the image border, outside pixel 0's centre
 
 
 def test_predict_masks_uses_global_or_client_model(tmp_path, h5_files):
@@ -78,15 +96,26 @@ def test_predict_masks_uses_global_or_client_model(tmp_path, h5_files):
         predict_masks(local, "z", images, _threshold_model)
 
 
-def test_overlays_grid_and_contours(tmp_path, h5_files):
+def test_disagreement_order_puts_the_widest_dice_range_first():
+    scores = np.array([[1.0, 0.5, 0.9, 0.8], [1.0, 0.9, 0.2, 0.4]])
+    assert disagreement_order(scores) == [2, 1, 3, 0]
+
+
+def test_overlays_grid_contours_and_dice(tmp_path, h5_files):
     ckpts = {
         "FedAvg": _checkpoint(tmp_path / "g.pt", ["global"]),
         "LL": _checkpoint(tmp_path / "l.pt", ["client:a", "client:b"]),
     }
     png, pdf = tmp_path / "o.png", tmp_path / "o.pdf"
     fig = plot_overlays(h5_files, ckpts, png, pdf, n_images=2, build_model=_threshold_model)
-    assert png.stat().st_size > 1000 and pdf.read_bytes()[:5] == b"%PDF-"
+    assert_print_ready(fig, png, pdf)
     assert len(fig.axes) == len(CLIENTS) * 2 * (1 + len(ckpts))
     assert [ax.get_title() for ax in fig.axes[:3]] == ["ground truth", "FedAvg", "LL"]
-    assert len(fig.axes[0].collections) == 1  # ground truth only
-    assert all(len(ax.collections) == 2 for ax in fig.axes[1:3])  # ground truth + prediction
+    (truth,) = fig.axes[0].collections  # ground truth only
+    assert hex_colour(truth.get_edgecolor()[0]) == style.GROUND_TRUTH
+    for ax in fig.axes[1:3]:
+        assert [hex_colour(c.get_edgecolor()[0]) for c in ax.collections] == [
+            style.GROUND_TRUTH,
+            style.PREDICTION,
+        ]
+        assert [t.get_text() for t in ax.texts] == ["1.00"]  # the threshold model is exact

@@ -110,7 +110,7 @@ def test_test_selection_is_flagged_optimistic(tmp_path, fake_run):
 
 def test_missing_run_is_named(tmp_path, fake_run):
     csvs = _tree(tmp_path, fake_run)
-    with pytest.raises(ValueError, match=r"results/toy/fedavg/U-U-L/seed2/eval_best_clients"):
+    with pytest.raises(ValueError, match=r"results/<experiment>/: .*toy/fedavg/U-U-L/seed2/eval_b"):
         _build(tmp_path, csvs, seeds=(0, 1, 2))
     with pytest.raises(ValueError, match="fedmix-tmi/I-B-L/seed0"):
         _build(tmp_path, [p for p in csvs if "fedmix-tmi/I-B-L/seed0" not in str(p)])
@@ -164,3 +164,34 @@ def test_rows_selected_on_weak_clients_masks_are_flagged(tmp_path, fake_run):
     rows, (_, md, _) = _build(tmp_path, csvs)
     assert {r["selection"] for r in rows} == {"validation, all clients (optimistic)"}
     assert "masks a weakly labelled client does not have are optimistic" in md.read_text()
+
+
+def test_a_fold_sweep_pools_every_fold_and_seed(tmp_path, fake_run):
+    """Two fold tasks x one seed each: mean and std over the four (fold, seed) runs of a row."""
+    csvs = []
+    dice = {
+        ("toy-fold1", 0): 0.4,
+        ("toy-fold1", 1): 0.6,
+        ("toy-fold2", 0): 0.8,
+        ("toy-fold2", 1): 1.0,
+    }
+    for (task, seed), d in dice.items():
+        metrics = {c: dict(dice=d, iou=d, hd95=0.0, dice_lesion=d, n_one_empty=0) for c in CLIENTS}
+        run = fake_run(tmp_path, task, "fedavg", "U-U-L", seed, metrics)
+        csvs.append(run / "eval_best_clients.csv")
+    spec = {"task": "toy", "rows": [SPEC["rows"][0]]}
+    paths = [tmp_path / "out" / f"t.{ext}" for ext in ("csv", "md", "tex")]
+    (row,) = build_table("t", spec, TASK, [0, 1], csvs, *paths, tasks=["toy-fold1", "toy-fold2"])
+    # 0.4, 0.6, 0.8, 1.0 -> mean 0.7, sample std sqrt(0.2 / 3) = 0.2582
+    assert (row["dice_avg"], row["dice_avg_std"]) == ("0.7000", "0.2582")
+    assert row["seeds"] == "0,1 x toy-fold1,toy-fold2"
+    with pytest.raises(ValueError, match="toy-fold3/fedavg/U-U-L/seed0"):
+        build_table("t", spec, TASK, [0], csvs, *paths, tasks=["toy-fold3"])
+
+
+def test_a_tables_note_ends_its_captions(tmp_path, fake_run):
+    spec = {**SPEC, "note": "Ablations chosen here; no published values."}
+    paths = [tmp_path / "n" / f"t.{ext}" for ext in ("csv", "md", "tex")]
+    build_table("table3", spec, TASK, [0, 1], _tree(tmp_path, fake_run), *paths)
+    assert "Ablations chosen here; no published values." in paths[1].read_text()
+    assert "Ablations chosen here; no published values." in paths[2].read_text()

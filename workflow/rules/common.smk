@@ -1,17 +1,33 @@
 # Helpers shared by all stages: config validation, input functions, target lists.
+import os
 import re
+import sys
 
 from fedmix.config import parse_setting, resolve_run, validate_config
+from fedmix.data.normals import normal_image_source
+from fedmix.datasets import dataset_entry, preflight
+from fedmix.datasets.folders import check_folder_task
+from fedmix.datasets.folds import expand_fold_tasks, table_tasks
 from fedmix.datasets.registry import REGISTRY, client_dataset
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
-config = validate_config(config)
+config = expand_fold_tasks(validate_config(config))  # split.folds: one task per fold
+
+# Every output of this configuration lives under its own name, so that two configurations
+# (e.g. the demo and the paper's) never overwrite each other. Raw downloads are shared.
+EXPERIMENT = config["experiment"]
+RESULTS = f"results/{EXPERIMENT}"
+RESOURCES = f"resources/{EXPERIMENT}"
+LOGS = f"logs/{EXPERIMENT}"
+# One run's directory as a pattern (expand it over seeds with allow_missing=True).
+RUN = f"{RESULTS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}"
 
 TASKS = sorted(config["tasks"])
 SEEDS = config["seeds"]
 SETTING_RE = "[LBIU](-[LBIU])*"
 SYNTHETIC_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "synthetic"]
-REAL_TASKS = [t for t in TASKS if config["tasks"][t]["source"] != "synthetic"]
+FOLDER_TASKS = [t for t in TASKS if config["tasks"][t]["source"] == "folders"]
+REAL_TASKS = [t for t in TASKS if t not in SYNTHETIC_TASKS + FOLDER_TASKS]
 DOWNLOADS = config["datasets"]["root"]
 AUTOMATIC = sorted(k for k, d in REGISTRY.items() if d.access == "automatic")
 REQUEST_ONLY = sorted(k for k, d in REGISTRY.items() if d.access == "request-only")
@@ -22,10 +38,46 @@ def one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def client_key(wildcards):
+    return client_dataset(config["tasks"][wildcards.task]["source"], wildcards.client)[0]
+
+
 def dataset_ready(wildcards):
-    """Marker of the downloaded (or verified hand-placed) dataset a real client is read from."""
-    key, _ = client_dataset(config["tasks"][wildcards.task]["source"], wildcards.client)
-    return f"{DOWNLOADS}/{key}.ready.json"
+    """Manifest of the verified (extracted or downloaded) dataset a real client is read from."""
+    return f"{DOWNLOADS}/{client_key(wildcards)}.ready.json"
+
+
+def dataset_params(wildcards):
+    """Only what decides this dataset's copy (its folder, URLs, licence, allow_partial)."""
+    return dataset_entry(config["datasets"], wildcards.dataset)
+
+
+def client_data_params(wildcards):
+    """Where this client's dataset lives, and nothing about any other dataset."""
+    entry = dataset_entry(config["datasets"], client_key(wildcards))
+    return {"root": DOWNLOADS, "paths": {entry["dataset"]: entry["folder"]}}
+
+
+def task_data_params(wildcards):
+    """The parts of a task that change this client's standardized file: not its training
+    settings, not other clients' folders; the client list only where its order matters
+    (HAM10000 keeps a lesion imaged at two sites at the first client)."""
+    task = config["tasks"][wildcards.task]
+    keys = ("source", "image_size", "channels", "split", "real")
+    params = {k: task[k] for k in keys if k in task}
+    if task["source"] == "ham10000":
+        params["clients"] = task["clients"]
+    if task["source"] == "folders":
+        folders = dict(task["real"]["folders"])
+        folders["clients"] = {wildcards.client: folders["clients"][wildcards.client]}
+        params["real"] = {**task["real"], "folders": folders}
+    return params
+
+
+def print_preflight():
+    """Every dataset's state, at once, before planning (dry runs included)."""
+    if REAL_TASKS or FOLDER_TASKS:
+        print(preflight(config)[0], file=sys.stderr)
 
 
 def task_config(wildcards):
@@ -33,40 +85,62 @@ def task_config(wildcards):
 
 
 def check_real_clients():
-    """Fail at load time on a real task's client that its federation does not have."""
+    """Fail at load time on a real task's client that its federation (or folders) lacks."""
     for task in REAL_TASKS:
         for client in config["tasks"][task]["clients"]:
             client_dataset(config["tasks"][task]["source"], client)
+    for task in FOLDER_TASKS:
+        check_folder_task(task, config["tasks"][task])
 
 
 check_real_clients()
+print_preflight()
 
 
 def clients(task):
     return config["tasks"][task]["clients"]
 
 
+def normal_client(task):
+    """The client whose standardized file holds the task's normal images (BUSI: bus)."""
+    source = normal_image_source(config["tasks"][task])
+    if source is None:
+        raise ValueError(f"task {task!r} has no normal images to add (see real.normal_images)")
+    return source
+
+
 def run_dir(task, method, setting, seed):
-    return f"results/{task}/{method}/{setting}/seed{seed}"
+    return f"{RESULTS}/{task}/{method}/{setting}/seed{seed}"
 
 
 def train_files(wildcards):
     """Training inputs of one run: each client's file at its supervision level."""
     letters = parse_setting(wildcards.setting, len(clients(wildcards.task)))
     return [
-        f"resources/{wildcards.task}/train/{c}.{sup}.h5"
+        f"{RESOURCES}/{wildcards.task}/train/{c}.{sup}.h5"
         for c, sup in zip(clients(wildcards.task), letters)
     ]
 
 
 def split_files(task, split):
-    return [f"resources/{task}/{split}/{c}.h5" for c in clients(task)]
+    return [f"{RESOURCES}/{task}/{split}/{c}.h5" for c in clients(task)]
 
 
 def selection_files(wildcards):
     """Files used for model selection: val by default, test only with selection: test."""
     run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
     return split_files(wildcards.task, "test" if run.selection == "test" else "val")
+
+
+def normal_files(wildcards):
+    """The normals file, for a run whose clients train on normal images (real.normal_images)."""
+    run = resolve_run(config, wildcards.task, wildcards.method, wildcards.setting, wildcards.seed)
+    return [f"{RESOURCES}/{wildcards.task}/train/normals.h5"] if run.normal_clients else []
+
+
+def normals_source(wildcards):
+    """The standardized file of the client whose data hold the normal images (BUSI's)."""
+    return f"{RESOURCES}/{wildcards.task}/standardized/{normal_client(wildcards.task)}.h5"
 
 
 def run_config(wildcards):
@@ -89,14 +163,35 @@ def train_mem(wildcards, input):
 
 
 def table_runs(table):
-    """(task, method, setting, seed) of every run a table needs."""
+    """(task, method, setting, seed) of every run a table needs (every fold's, when swept)."""
     spec = config["tables"][table]
     return [
-        (spec["task"], row["method"], row["setting"], seed)
+        (task, row["method"], row["setting"], seed)
         for row in spec["rows"]
+        for task in table_tasks(config, table)
         for seed in config["seeds"]
     ]
 
 
 def table_targets():
-    return [f"results/{t}.csv" for t in sorted(config["tables"])]
+    return [f"{RESULTS}/{t}.csv" for t in sorted(config["tables"])]
+
+
+# `snakemake --report` gathers every report item of the default target and stops at the first
+# one not built yet; while reporting, the default target is only what exists, so a report of
+# Table 1 alone (or of any part of the pipeline) works. Building is unaffected.
+REPORTING = any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv)
+
+
+def default_targets():
+    """Every table and figure; while reporting, those already built."""
+    targets = table_targets() + figure_targets()
+    if not REPORTING:
+        return targets
+    built = [t for t in targets if os.path.exists(t)]
+    if not built:
+        raise ValueError(
+            f"snakemake --report: nothing of experiment {EXPERIMENT!r} is built yet (none of "
+            f"{targets[:3]}...); build a table first, e.g. snakemake {targets[0]}"
+        )
+    return built

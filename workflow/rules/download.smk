@@ -1,14 +1,18 @@
-# Stage 0: real data. Automatic datasets are downloaded (hash-checked, licence accepted in
-# datasets.accept_licences); request-only ones (BUSIS, UDIAT) are placed by the user and checked.
-# Both leave the marker {root}/{dataset}.ready.json that rule standardize depends on.
+# Stage 0: real data. Each dataset is made ready once: an extracted copy already in its folder
+# (datasets.paths.<key> or <root>/<key>; official archive or a mirror) is verified by content and
+# used as is; otherwise an automatic dataset is downloaded (licence accepted in
+# datasets.accept_licences) and verified the same way; a request-only one (BUSIS, UDIAT) stops
+# with where to get it. Both rules write {root}/{dataset}.ready.json: the manifest (per-file
+# SHA-256 and digest) that rule standardize records as provenance. Their only params are that
+# dataset's own settings, so editing another dataset's entry re-runs nothing here.
 
 
 rule download:
-    """Download, hash-check and unpack one automatic dataset (BUSI, HAM10000, ISIC 2018)."""
+    """Verify the extracted copy of an automatic dataset, or download it (BUSI, BUS-BRA, HAM10000, ISIC 2018)."""
     output:
         f"{DOWNLOADS}/{{dataset}}.ready.json",
     params:
-        datasets=config["datasets"],
+        entry=dataset_params,
     wildcard_constraints:
         dataset=one_of(AUTOMATIC),
     conda:
@@ -20,11 +24,11 @@ rule download:
 
 
 rule verify_manual:
-    """Check a hand-placed request-only dataset (counts, names, 0/255 masks)."""
+    """Verify the placed copy of a request-only dataset (BUSIS, UDIAT): names, counts, masks."""
     output:
         f"{DOWNLOADS}/{{dataset}}.ready.json",
     params:
-        datasets=config["datasets"],
+        entry=dataset_params,
     wildcard_constraints:
         dataset=one_of(REQUEST_ONLY),
     conda:
@@ -32,4 +36,4 @@ rule verify_manual:
     log:
         "logs/downloads/{dataset}.log",
     script:
-        "../scripts/verify_manual.py"
+        "../scripts/download.py"

@@ -5,29 +5,20 @@
 
 rule evaluate:
     input:
-        best=expand("results/{{task}}/{{method}}/{{setting}}/seed{seed}/best.pt", seed=SEEDS),
-        final=expand("results/{{task}}/{{method}}/{{setting}}/seed{seed}/final.pt", seed=SEEDS),
+        best=expand(f"{RUN}/best.pt", seed=SEEDS, allow_missing=True),
+        final=expand(f"{RUN}/final.pt", seed=SEEDS, allow_missing=True),
         test=lambda wc: split_files(wc.task, "test"),
     output:
-        best=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_best.csv", seed=SEEDS
-        ),
-        best_clients=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_best_clients.csv", seed=SEEDS
-        ),
-        final=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_final.csv", seed=SEEDS
-        ),
-        final_clients=expand(
-            "results/{{task}}/{{method}}/{{setting}}/seed{seed}/eval_final_clients.csv",
-            seed=SEEDS,
-        ),
+        best=expand(f"{RUN}/eval_best.csv", seed=SEEDS, allow_missing=True),
+        best_clients=expand(f"{RUN}/eval_best_clients.csv", seed=SEEDS, allow_missing=True),
+        final=expand(f"{RUN}/eval_final.csv", seed=SEEDS, allow_missing=True),
+        final_clients=expand(f"{RUN}/eval_final_clients.csv", seed=SEEDS, allow_missing=True),
     params:
         runtime=config["runtime"],
     threads: 1
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/{method}/{setting}/evaluate.log",
+        f"{LOGS}/{{task}}/{{method}}/{{setting}}/evaluate.log",
     script:
         "../scripts/evaluate.py"

@@ -1,5 +1,6 @@
 # Stage 5: tables, figures and the report, built only from result files.
-# Figures: results/figures/{task}_labels (data), results/figures/{table}_{kind} (runs of a table).
+# Tables: results/<exp>/{table}.{csv,md,tex,html}; figures: results/<exp>/figures/{task}_labels
+# (data) and results/<exp>/figures/{table}_{kind} (runs of a table). The report shows the HTML.
 # Every report item's caption lives in workflow/report/ (Jinja: snakemake.params, .wildcards).
 
 
@@ -10,17 +11,19 @@ rule table:
     input:
         unpack(table_inputs),
     output:
-        csv=report(
-            "results/{table}.csv",
+        csv=f"{RESULTS}/{{table}}.csv",
+        md=f"{RESULTS}/{{table}}.md",
+        tex=f"{RESULTS}/{{table}}.tex",
+        html=report(
+            f"{RESULTS}/{{table}}.html",
             caption="../report/table.rst",
             category="Tables",
-            labels={"table": "{table}"},
+            labels=report_labels("table"),
         ),
-        md="results/{table}.md",
-        tex="results/{table}.tex",
     params:
         spec=lambda wc: config["tables"][wc.table],
         task=lambda wc: config["tasks"][task_of(wc)],
+        tasks=lambda wc: table_tasks(config, wc.table),
         seeds=config["seeds"],
         protocol=table_protocol,
     wildcard_constraints:
@@ -28,7 +31,7 @@ rule table:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{table}.log",
+        f"{LOGS}/{{table}}.log",
     script:
         "../scripts/table.py"
 
@@ -39,18 +42,18 @@ rule figure_labels:
         gallery_inputs,
     output:
         png=report(
-            "results/figures/{task}_labels.png",
+            f"{RESULTS}/figures/{{task}}_labels.png",
             caption="../report/labels.rst",
             category="Figures",
             subcategory="{task}",
-            labels={"figure": "label degradation gallery", "task": "{task}"},
+            labels=report_labels("label gallery"),
         ),
-        pdf="results/figures/{task}_labels.pdf",
+        pdf=f"{RESULTS}/figures/{{task}}_labels.pdf",
     params:
         clients=lambda wc: clients(wc.task),
         data=lambda wc: describe_data(config["tasks"][wc.task]),
     log:
-        "logs/figures/{task}_labels.log",
+        f"{LOGS}/figures/{{task}}_labels.log",
     conda:
         "../../envs/fedmix.yaml"
     script:
@@ -63,21 +66,22 @@ rule figure_history:
         history_inputs,
     output:
         png=report(
-            "results/figures/{table}_{kind}.png",
+            f"{RESULTS}/figures/{{table}}_{{kind}}.png",
             caption="../report/history.rst",
             category="Figures",
             subcategory="{table}",
-            labels={"figure": "{kind}", "table": "{table}"},
+            labels=report_labels(),
         ),
-        pdf="results/figures/{table}_{kind}.pdf",
+        pdf=f"{RESULTS}/figures/{{table}}_{{kind}}.pdf",
     params:
         runs=history_runs,
+        methods=row_methods,
         protocol=table_protocol,
     wildcard_constraints:
         table="table[0-9]+",
         kind="weights|kept|val_dice",
     log:
-        "logs/figures/{table}_{kind}.log",
+        f"{LOGS}/figures/{{table}}_{{kind}}.log",
     conda:
         "../../envs/fedmix.yaml"
     script:
@@ -90,13 +94,13 @@ rule figure_overlays:
         unpack(overlay_inputs),
     output:
         png=report(
-            "results/figures/{table}_overlays.png",
+            f"{RESULTS}/figures/{{table}}_overlays.png",
             caption="../report/overlays.rst",
             category="Figures",
             subcategory="{table}",
-            labels={"figure": "test overlays", "table": "{table}"},
+            labels=report_labels("test overlays"),
         ),
-        pdf="results/figures/{table}_overlays.pdf",
+        pdf=f"{RESULTS}/figures/{{table}}_overlays.pdf",
     params:
         checkpoints=overlay_checkpoints,
         clients=lambda wc: clients(task_of(wc)),
@@ -106,7 +110,7 @@ rule figure_overlays:
         table="table[0-9]+",
     threads: 1
     log:
-        "logs/figures/{table}_overlays.log",
+        f"{LOGS}/figures/{{table}}_overlays.log",
     conda:
         "../../envs/fedmix.yaml"
     script:
@@ -119,13 +123,13 @@ rule figure_sensitivity:
         sensitivity_inputs,
     output:
         png=report(
-            "results/figures/{table}_sensitivity.png",
+            f"{RESULTS}/figures/{{table}}_sensitivity.png",
             caption="../report/sensitivity.rst",
             category="Figures",
             subcategory="{table}",
-            labels={"figure": "lambda / beta sensitivity", "table": "{table}"},
+            labels=report_labels("lambda / beta sensitivity"),
         ),
-        pdf="results/figures/{table}_sensitivity.pdf",
+        pdf=f"{RESULTS}/figures/{{table}}_sensitivity.pdf",
     params:
         run_dirs=sensitivity_runs,
         base_method=lambda wc: config["tables"][wc.table]["rows"][0]["method"],
@@ -133,7 +137,7 @@ rule figure_sensitivity:
     wildcard_constraints:
         table="table[0-9]+",
     log:
-        "logs/figures/{table}_sensitivity.log",
+        f"{LOGS}/figures/{{table}}_sensitivity.log",
     conda:
         "../../envs/fedmix.yaml"
     script:
@@ -144,3 +148,15 @@ rule figures:
     """Every figure of the configured tasks and tables."""
     input:
         figure_targets(),
+
+
+rule help:
+    """List every target of this configuration with one line each: snakemake help."""
+    params:
+        text=target_help(),
+    log:
+        f"{LOGS}/help.log",
+    conda:
+        "../../envs/fedmix.yaml"
+    shell:
+        "printf '%s\\n' {params.text:q} | tee {log}"

@@ -20,10 +20,12 @@ def is_fedmix(row):
 
 
 def row_runs(table, fedmix_only=False):
-    """{row label: [run directory of each seed]} for a table's rows."""
-    task = config["tables"][table]["task"]
+    """{row label: [run directory of each seed (of each fold, when swept)]} of a table's rows."""
+    tasks = table_tasks(config, table)
     return {
-        r["label"]: [run_dir(task, r["method"], r["setting"], s) for s in config["seeds"]]
+        r["label"]: [
+            run_dir(t, r["method"], r["setting"], s) for t in tasks for s in config["seeds"]
+        ]
         for r in table_rows(table)
         if is_fedmix(r) or not fedmix_only
     }
@@ -67,6 +69,30 @@ def table_inputs(wildcards):
     }
 
 
+def row_methods(wildcards):
+    """{row label: method name}: a method's colour is the same in every figure."""
+    return {r["label"]: r["method"] for r in table_rows(wildcards.table)}
+
+
+KIND_NAMES = {
+    "weights": "aggregation weights",
+    "kept": "pseudo labels kept",
+    "val_dice": "validation Dice",
+}
+
+
+def report_labels(item=None):
+    """Labels of a report item, the same three for every table and figure: task, table, item."""
+
+    def labels(wildcards):
+        table = wildcards.get("table", "-")
+        task = wildcards.get("task") or task_of(wildcards)
+        kind = wildcards.get("kind")
+        return {"task": task, "table": table, "item": item or KIND_NAMES.get(kind, kind)}
+
+    return labels
+
+
 def history_runs(wildcards):
     """{row label: history.csv per seed}: FedMix rows for weights/kept, all rows for val_dice."""
     return run_files(wildcards.table, "history.csv", wildcards.kind != "val_dice")
@@ -88,7 +114,7 @@ def overlay_checkpoints(wildcards):
 def overlay_inputs(wildcards):
     return {
         "checkpoints": list(overlay_checkpoints(wildcards).values()),
-        "test": split_files(task_of(wildcards), "test"),
+        "test": split_files(table_tasks(config, wildcards.table)[0], "test"),  # first run's
     }
 
 
@@ -102,14 +128,41 @@ def sensitivity_inputs(wildcards):
 
 
 def gallery_inputs(wildcards):
-    return [f"resources/{wildcards.task}/standardized/{c}.h5" for c in clients(wildcards.task)]
+    return [f"{RESOURCES}/{wildcards.task}/standardized/{c}.h5" for c in clients(wildcards.task)]
 
 
 def figure_targets():
     """Every figure of the default target list (PNG; each rule writes the PDF next to it)."""
-    figures = [f"results/figures/{t}_labels.png" for t in TASKS]
+    figures = [f"{RESULTS}/figures/{t}_labels.png" for t in TASKS]
     for table in sorted(config["tables"]):
-        figures += [f"results/figures/{table}_{k}.png" for k in ("val_dice", "overlays")]
+        figures += [f"{RESULTS}/figures/{table}_{k}.png" for k in ("val_dice", "overlays")]
         if any(is_fedmix(r) for r in table_rows(table)):
-            figures += [f"results/figures/{table}_{k}.png" for k in ("weights", "kept")]
-    return figures + [f"results/figures/{t}_sensitivity.png" for t in sensitivity_tables()]
+            figures += [f"{RESULTS}/figures/{table}_{k}.png" for k in ("weights", "kept")]
+    return figures + [f"{RESULTS}/figures/{t}_sensitivity.png" for t in sensitivity_tables()]
+
+
+FIGURE_HELP = {
+    "labels": "label-degradation gallery of the task's clients",
+    "val_dice": "validation Dice per round, per client and method",
+    "overlays": "test images where the methods disagree most, with each prediction",
+    "weights": "FedMix aggregation weights per round (stacked)",
+    "kept": "fraction of pseudo labels kept per weak client and round",
+    "sensitivity": "test Dice against lambda and beta",
+}
+
+
+def target_help():
+    """One line per buildable target of this configuration, for `snakemake help`."""
+    rows = [("all", "every table and figure below (the default target)")]
+    for name in sorted(config["tables"]):
+        spec = config["tables"][name]
+        what = f"{len(spec['rows'])} rows x {len(SEEDS)} seeds on task {spec['task']}"
+        rows.append((f"{RESULTS}/{name}.csv", f"{name}: {what} (with .md, .tex, .html)"))
+    for path in figure_targets():
+        kind = next(k for k in FIGURE_HELP if path.endswith(f"_{k}.png"))
+        rows.append((path, f"{FIGURE_HELP[kind]} (with .pdf)"))
+    rows.append(("figures", "every figure"))
+    rows.append((f"--report {RESULTS}/report.html", "HTML report of whatever is built"))
+    width = max(len(target) for target, _ in rows)
+    head = f"Targets of experiment {EXPERIMENT!r} (snakemake --cores N TARGET):"
+    return "\n".join([head, *(f"  {t:<{width}}  {d}" for t, d in rows)])

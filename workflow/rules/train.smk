@@ -5,11 +5,12 @@ rule train:
     input:
         train=train_files,
         select=selection_files,
+        normals=normal_files,
     output:
-        final="results/{task}/{method}/{setting}/seed{seed}/final.pt",
-        best="results/{task}/{method}/{setting}/seed{seed}/best.pt",
-        history="results/{task}/{method}/{setting}/seed{seed}/history.csv",
-        config="results/{task}/{method}/{setting}/seed{seed}/config.json",
+        final=f"{RUN}/final.pt",
+        best=f"{RUN}/best.pt",
+        history=f"{RUN}/history.csv",
+        config=f"{RUN}/config.json",
     params:
         run=run_config,
         runtime=config["runtime"],
@@ -21,6 +22,6 @@ rule train:
     conda:
         "../../envs/fedmix.yaml"
     log:
-        "logs/{task}/{method}/{setting}/seed{seed}/train.log",
+        f"{LOGS}/{{task}}/{{method}}/{{setting}}/seed{{seed}}/train.log",
     script:
         "../scripts/train.py"

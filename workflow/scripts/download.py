@@ -1,11 +1,7 @@
-# Adapter: rule download -> fedmix.datasets.fetch_dataset.
-import json
-
-from fedmix.datasets import fetch_dataset
+# Adapter: rules download and verify_manual -> fedmix.datasets.prepare_dataset.
+from fedmix.datasets import prepare_dataset, user_errors, write_ready
 from fedmix.logs import log_to
 
 sm = snakemake
-with log_to(sm.log[0]):
-    manifest = fetch_dataset(sm.wildcards.dataset, sm.params.datasets)
-    with open(sm.output[0], "w") as f:
-        json.dump(manifest, f, indent=2)
+with log_to(sm.log[0]), user_errors():
+    write_ready(sm.output[0], prepare_dataset(sm.params.entry))

@@ -1,12 +1,15 @@
 # Adapter: rule evaluate -> fedmix.evaluate (best and final checkpoint of every seed of a row).
+import logging
+
 from fedmix.evaluate import evaluate_checkpoint
 from fedmix.logs import log_to
 
 sm = snakemake
+log = logging.getLogger("fedmix.evaluate")
 with log_to(sm.log[0]):
     for which in ("best", "final"):
         for k, checkpoint in enumerate(getattr(sm.input, which)):
-            evaluate_checkpoint(
+            rows = evaluate_checkpoint(
                 checkpoint,
                 test_files=list(sm.input.test),
                 per_image_csv=getattr(sm.output, which)[k],
@@ -14,3 +17,5 @@ with log_to(sm.log[0]):
                 device=sm.params.runtime["device"],
                 threads=sm.threads,
             )
+            scores = ", ".join(f"{r['client']} {r['dice']:.3f} ({r['n_images']})" for r in rows)
+            log.info("%s (round %d): test Dice (images) %s", checkpoint, rows[0]["round"], scores)

@@ -2,8 +2,11 @@
 from fedmix.logs import log_to
 from fedmix.report.figures import plot_kept_fraction, plot_val_dice, plot_weights
 
-PLOTS = {"weights": plot_weights, "kept": plot_kept_fraction, "val_dice": plot_val_dice}
-
 sm = snakemake
 with log_to(sm.log[0]):
-    PLOTS[sm.wildcards.kind](dict(sm.params.runs), sm.output.png, sm.output.pdf)
+    runs = dict(sm.params.runs)
+    if sm.wildcards.kind == "val_dice":
+        plot_val_dice(runs, sm.output.png, sm.output.pdf, methods=dict(sm.params.methods))
+    else:
+        plot = plot_weights if sm.wildcards.kind == "weights" else plot_kept_fraction
+        plot(runs, sm.output.png, sm.output.pdf)

@@ -5,8 +5,5 @@ from fedmix.report.images import plot_label_gallery
 sm = snakemake
 with log_to(sm.log[0]):
     plot_label_gallery(
-        dict(zip(sm.params.clients, sm.input, strict=True)),
-        sm.output.png,
-        sm.output.pdf,
-        title=f"{sm.wildcards.task}: the labels each supervision level keeps",
+        dict(zip(sm.params.clients, sm.input, strict=True)), sm.output.png, sm.output.pdf
     )

@@ -12,6 +12,4 @@ with log_to(sm.log[0]):
         dict(sm.params.checkpoints),
         sm.output.png,
         sm.output.pdf,
-        title=f"{sm.wildcards.table}: test images, ground truth (green) and each method's "
-        f"best model, seed {sm.params.seed} (red)",
     )

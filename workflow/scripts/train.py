@@ -15,4 +15,5 @@ with log_to(sm.log[0]):
         device=sm.params.runtime["device"],
         threads=sm.threads,
         gpu_slots=sm.params.runtime["gpu_slots"],
+        normals_file=sm.input.normals[0] if sm.input.normals else None,
     )
