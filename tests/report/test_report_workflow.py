@@ -164,8 +164,9 @@ def test_figures_rule_covers_every_figure_kind(built):
     out = _snakemake(built, "--dry-run", "--quiet", "rules", "--", "figures").stdout
     counts = dict(line.split() for line in out.splitlines() if line.startswith("figure"))
     # left to build: overlays of both tables (need real checkpoints), table3's three history
-    # figures, the skin task's gallery (its data were not faked); the rest is up to date
-    expected = {"figure_history": "3", "figure_labels": "1", "figure_overlays": "2"}
+    # figures, the skin and OCT tasks' galleries (their data were not faked); the rest is up
+    # to date
+    expected = {"figure_history": "3", "figure_labels": "2", "figure_overlays": "2"}
     assert counts == {**expected, "figures": "1"}
 
 
