@@ -19,6 +19,7 @@ from fedmix.io import HISTORY_COLUMNS, write_csv, write_text
 from fedmix.model_keys import model_key, parse_model_key
 
 __all__ = [
+    "history_rows",
     "models_payload",
     "restore_models",
     "resume_payload",
@@ -101,3 +102,22 @@ def _to_cpu(obj):
     if isinstance(obj, list):
         return [_to_cpu(v) for v in obj]
     return obj
+
+
+def history_rows(run, rnd: int, stats, used, val) -> list[dict]:
+    """The ``history.csv`` rows of round ``rnd`` (0-based), one per client in client order;
+    a client missing from ``val`` (no score this round) gets NaN."""
+    return [
+        {
+            "round": rnd + 1,
+            "client": name,
+            "supervision": sup,
+            "n_samples": stats[name].n_samples,
+            "n_train": stats[name].n_train,
+            "train_loss": stats[name].loss,
+            "train_loss_stream2": stats[name].loss2,
+            "weight": used[name],
+            "val_dice": val.get(name, math.nan),
+        }
+        for name, sup in zip(run.clients, run.supervision, strict=True)
+    ]
