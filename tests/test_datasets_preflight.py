@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def config(tmp_path):
     """The paper config with BUSI extracted (present), UDIAT placed and verified, BUSIS absent,
-    HAM10000 neither there nor its licence accepted."""
+    HAM10000 neither there nor its licence accepted, RETOUCH (placed by hand) absent."""
     busi = make_busi_folder(tmp_path / "mirror" / "Dataset_BUSI_with_GT")
     udiat = make_udiat_folder(tmp_path / "dl" / "udiat", n=163)
     write_xlsx(
@@ -35,7 +35,7 @@ def config(tmp_path):
 def test_every_dataset_is_listed_with_its_state_and_what_to_do(config, tmp_path):
     cfg, _ = config
     rows = {key: (users, state, detail) for key, users, state, detail in preflight_rows(cfg)}
-    assert list(rows) == ["busi", "busis", "udiat", "ham10000"]
+    assert list(rows) == ["busi", "busis", "udiat", "retouch", "ham10000"]
     assert rows["busi"][1] == "present" and "Dataset_BUSI_with_GT" in rows["busi"][2]
     assert rows["udiat"][1] == "verified" and rows["udiat"][2].startswith("udiat manifest sha256:")
     assert rows["udiat"][2].endswith("(327 files)")
@@ -48,7 +48,8 @@ def test_every_dataset_is_listed_with_its_state_and_what_to_do(config, tmp_path)
         == "skin/rosendahl, skin/vidir_modern, skin/vienna_dias, skin/vidir_molemax"
     )
     text, ok = preflight(cfg)
-    assert not ok and text.startswith("fedmix data check: 4 dataset(s), 2 blocking")
+    assert rows["retouch"][1] == "missing" and "retouch" in rows["retouch"][2].lower()
+    assert not ok and text.startswith("fedmix data check: 5 dataset(s), 3 blocking")
 
 
 def test_full_check_verifies_present_copies_and_editing_a_setting_unverifies(config):
