@@ -12,7 +12,6 @@ import sys
 
 from fedmix import __version__
 from fedmix.bench import cli as bench_cli
-from fedmix.datasets import cli as data_cli
 
 __all__ = ["build_parser", "main"]
 
@@ -36,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["data"]:
+        # imported here: the data tools need pooch and PIL, which a bare GPU machine running
+        # the benchmarks (scripts/gpu_check.sh) does not have
+        from fedmix.datasets import cli as data_cli
+
         return data_cli.main(argv[1:])
     build_parser().parse_args(argv)  # --version and --help end here; bad arguments too
     return bench_cli.main(argv)
