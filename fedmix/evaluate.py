@@ -87,17 +87,9 @@ def evaluate_checkpoint(
         images_rows += rows
         on_lesion = [r["dice"] for r in rows if r["lesion"]]
         client_rows.append(
-            {
-                "task": run.task,
-                "method": run.method,
-                "setting": run.setting,
-                "seed": run.seed,
-                "which": which,
-                "round": int(state["round"]),
-                "selection": run.selection,
+            _run_fields(run, which, state, client, rows)
+            | {
                 "data": data_text,
-                "client": client,
-                "n_images": len(rows),
                 "dice": _mean(r["dice"] for r in rows),
                 "iou": _mean(r["iou"] for r in rows),
                 "hd95": _mean(r["hd95"] for r in rows),
