@@ -8,7 +8,8 @@
 #                            files (never by name) and remove the /etc/slurm/slurm.conf link
 #
 # /etc/slurm/slurm.conf must point at DIR/slurm.conf because the Snakemake SLURM plugin strips
-# SLURM_CONF inside jobs; an existing file there that is not ours is never touched (start fails).
+# SLURM_CONF inside jobs; an existing file there that is not ours is never touched (start fails);
+# a dangling or dead link left by an earlier killed run of this script is replaced.
 set -euo pipefail
 
 die() { echo "slurm.sh: $*" >&2; exit 1; }
@@ -82,11 +83,28 @@ start_munge() {
         --pid-file="$m/munged.pid" --log-file="$m/munged.log" --seed-file="$m/munged.seed"
 }
 
+# A link left by an earlier run of this script that was killed before its cleanup (its folder is
+# named fedmix-slurm.* and no slurmctld of that folder is alive) is stale, not a real config.
+is_stale_link_of_ours() {
+    [[ -L $ETC_CONF ]] || return 1
+    local target old_dir pid
+    target=$(readlink "$ETC_CONF")
+    [[ $target == */fedmix-slurm.*/slurm.conf ]] || return 1
+    old_dir=${target%/slurm.conf}
+    pid=$(cat "$old_dir/run/slurmctld.pid" 2>/dev/null || true)
+    [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null
+}
+
 link_etc_conf() {
     mkdir -p /etc/slurm
     if [[ -e $ETC_CONF || -L $ETC_CONF ]]; then
-        [[ -L $ETC_CONF && $(readlink "$ETC_CONF") == "$DIR"/* ]] || \
-            die "$ETC_CONF exists and is not ours; refusing to replace a real SLURM config"
+        if is_stale_link_of_ours; then
+            echo "slurm.sh: replacing the stale link $ETC_CONF -> $(readlink "$ETC_CONF")" \
+                "(left by an earlier run whose SLURM is no longer running)"
+        elif ! [[ -L $ETC_CONF && $(readlink "$ETC_CONF") == "$DIR"/* ]]; then
+            die "$ETC_CONF exists and is not ours ($(ls -ld "$ETC_CONF")); refusing to replace" \
+                "a real SLURM config: move it aside or run the SLURM test elsewhere"
+        fi
     fi
     ln -sfn "$CONF" "$ETC_CONF"
 }
