@@ -15,7 +15,8 @@ import torch
 
 from fedmix.checkpoint import save_checkpoint
 from fedmix.devices import precision_name, uses_channels_last
-from fedmix.io import HISTORY_COLUMNS, write_csv, write_text
+from fedmix.file_layout import HISTORY_COLUMNS
+from fedmix.io import write_csv, write_text
 from fedmix.model_keys import model_key, parse_model_key
 
 __all__ = [
@@ -45,12 +46,16 @@ def restore_models(globals_: dict[str, list[torch.nn.Module]], models: dict) -> 
         globals_[group][stream].load_state_dict(state)
 
 
-def resume_payload(run, globals_, optims: dict, history: list, best: dict, next_round: int):
-    """Everything a resumed run needs to continue exactly: models, optimisers, history, best."""
+def resume_payload(
+    run, globals_, optims: dict, history: list, best: dict, next_round: int, strategy_state=None
+):
+    """Everything a resumed run needs to continue exactly: models, optimisers, history, best,
+    and the strategy's own state across rounds (:meth:`fedmix.methods.Strategy.state_dict`)."""
     payload = models_payload(run, globals_, next_round)
     payload["optimizers"] = {
         c: [_to_cpu(o.state_dict()) for o in opts] for c, opts in optims.items()
     }
+    payload["strategy"] = _to_cpu(dict(strategy_state or {}))
     payload["history"] = list(history)
     payload["best"] = dict(best)
     return payload

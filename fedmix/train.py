@@ -19,30 +19,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fedmix.aggregation import check_weights
 from fedmix.checkpoint import load_checkpoint, save_checkpoint
 from fedmix.clients import ClientData, EvalData, load_client, load_eval
 from fedmix.config import RunConfig
-from fedmix.data.normals import append_normals
+from fedmix.data.normals import with_normal_images
 from fedmix.devices import (
     configure_cuda,
     deterministic_cpu,
     resolve_device,
 )
+from fedmix.global_models import aggregate_updates, initial_models
 from fedmix.gpu_slots import select_device
 from fedmix.io import file_digests
-from fedmix.local_training import (
-    LocalTrainer,
-    NonFiniteLossError,
-    client_round_seed,
-    copy_weights,
-    new_model,
-    round_seed,
-)
+from fedmix.local_training import LocalTrainer, NonFiniteLossError, client_round_seed, new_model
 from fedmix.methods import ClientStats, LocalJob, Strategy, make_strategy
-from fedmix.metrics import batch_dice_scores
-from fedmix.model import predict_binary, predict_channels
-from fedmix.multiclass import mean_class_dice
 from fedmix.optim import FusedAdam
 from fedmix.outputs import (
     history_rows,
@@ -54,22 +44,14 @@ from fedmix.outputs import (
 )
 from fedmix.progress import RoundProgress, header_fields, log_header, log_summary
 from fedmix.runguard import guarded_run
+from fedmix.selection import selection_scope, validate_model
 
 __all__ = [
-    "LocalTrainer",
     "NonFiniteLossError",
     "RoundLoop",
-    "aggregate_updates",
     "client_round_seed",
-    "copy_weights",
-    "history_rows",
-    "initial_models",
     "new_model",
-    "round_seed",
-    "selection_scope",
     "train_run",
-    "validate_model",
-    "with_normal_images",
 ]
 
 log = logging.getLogger("fedmix.train")
@@ -109,20 +91,6 @@ def _device_context(device: str, gpu_slots: int):
     whole run (see :mod:`fedmix.gpu_slots`; no slot inside a SLURM job)."""
     with select_device(device, gpu_slots) as spec:
         yield resolve_device(spec)
-
-
-def with_normal_images(clients: list[ClientData], run: RunConfig, normals_file, device):
-    """``clients`` with the normals file's images added to each of ``run.normal_clients``."""
-    if not run.normal_clients:
-        return clients
-    if normals_file is None:
-        raise ValueError(
-            f"clients {list(run.normal_clients)} train on normal images but no normals file "
-            "was given; run through the workflow (rule normals) or pass normals_file"
-        )
-    normals = load_client(normals_file, "normals", "U", device).images
-    log.info("%d normal images join %s", normals.shape[0], list(run.normal_clients))
-    return [append_normals(c, normals) if c.name in run.normal_clients else c for c in clients]
 
 
 class RoundLoop:
@@ -192,7 +160,13 @@ class RoundLoop:
             )
             if (rnd + 1) % self.run.checkpoint_every == 0 and rnd + 1 < self.run.rounds:
                 state = resume_payload(
-                    self.run, self.globals, self.optims, self.history, self.best, rnd + 1
+                    self.run,
+                    self.globals,
+                    self.optims,
+                    self.history,
+                    self.best,
+                    rnd + 1,
+                    self.strategy.state_dict(),
                 )
                 save_checkpoint(self.out_dir / "resume.pt", {**state, "inputs": self.inputs})
         final = {**models_payload(self.run, self.globals, self.run.rounds), "inputs": self.inputs}
@@ -243,75 +217,8 @@ class RoundLoop:
         for c, opts in self.optims.items():
             for opt, sd in zip(opts, state["optimizers"][c], strict=True):
                 opt.load_state_dict(sd)
+        self.strategy.load_state_dict(state.get("strategy", {}))
         self.history = list(state["history"])
         self.best = dict(state["best"])
         self.start_round = int(state["round"])
         log.info("resumed from %s at round %d", path, self.start_round)
-
-
-def initial_models(run: RunConfig, strategy: Strategy, device) -> dict[str, list[torch.nn.Module]]:
-    """The global models before round 1, {group: [one per stream]}, seeded by the run.
-
-    Streams are independently initialised; every group starts from the same initial weights.
-    """
-    torch.manual_seed(run.seed)
-    groups = sorted({strategy.group(c) for c in run.clients})
-    init = [new_model(run, device) for _ in range(strategy.streams)]
-    out = {}
-    for g in groups:
-        out[g] = [new_model(run, device) for _ in init]
-        for dst, src in zip(out[g], init, strict=True):
-            dst.load_state_dict(src.state_dict())
-    return out
-
-
-def aggregate_updates(strategy: Strategy, rnd: int, global_models, stats, local_states):
-    """Weigh the clients (``strategy.weights``) and load each group's new global weights
-    (``strategy.aggregate``) into ``global_models``; the weight each client got.
-
-    stats: {client: ClientStats} in client order; local_states: {client: [state dict per
-    stream]}, needed for every client with a weight > 0.
-    """
-    weights = strategy.weights(rnd, stats)
-    used = {c: 0.0 for c in stats}
-    for group, w in weights.items():
-        members = [c for c in stats if strategy.group(c) == group]
-        check_weights(w)
-        for c, wc in zip(members, w, strict=True):
-            used[c] = float(wc)
-        keep = [i for i, wc in enumerate(w) if wc > 0]
-        for s, global_model in enumerate(global_models[group]):
-            states = [local_states[members[i]][s] for i in keep]
-            new = strategy.aggregate(
-                rnd, group, s, global_model.state_dict(), states, [w[i] for i in keep]
-            )
-            global_model.load_state_dict(new)
-    return used
-
-
-@torch.inference_mode()
-def validate_model(model: torch.nn.Module, data: EvalData, autocast_context) -> float:
-    """Mean Dice of ``model`` on one client's selection split (multi-class: per image, the mean
-    over classes)."""
-    with autocast_context:
-        if data.class_names:
-            preds = predict_channels(model, data.images)
-            return float(mean_class_dice(preds, data.masks, len(data.class_names)).mean())
-        preds = predict_binary(model, data.images)
-    return float(batch_dice_scores(preds, data.masks > 0).mean())
-
-
-def selection_scope(run: RunConfig) -> list[str]:
-    """The clients whose validation Dice chooses best.pt (RunConfig.selection_clients); the
-    others' is logged in history.csv for diagnosis and used for nothing."""
-    scope = [
-        c
-        for c, s in zip(run.clients, run.supervision, strict=True)
-        if run.selection_clients == "all" or s == "L"
-    ]
-    if not scope:
-        raise ValueError(
-            f"setting {run.setting!r} has no pixel-labelled client to select best.pt on; "
-            "set training.selection_clients: all"
-        )
-    return scope

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from fedmix import train
+from fedmix.checkpoint import load_checkpoint
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -27,17 +30,27 @@ tables:
 """
 
 
-def test_fedavgm_with_zero_momentum_is_the_weighted_average_and_momentum_accumulates():
+def _fedavgm():
     sys.path.insert(0, str(ROOT / "tests"))
     try:
         from plugins.fedavgm import FedAvgM, FedAvgMParams
     finally:
         sys.path.remove(str(ROOT / "tests"))
+    return FedAvgM, FedAvgMParams
+
+
+def _fedavgm_run(momentum: float, **kw):
     from tinyfed import tiny_run
 
-    run = tiny_run(algorithm="fedavg", setting="L-L-L")
-    run = type(run)(**{**run.__dict__, "params": FedAvgMParams(momentum=0.5, server_lr=1.0)})
-    strategy = FedAvgM(run)
+    _, params = _fedavgm()
+    run = tiny_run(algorithm="fedavg", setting="L-L-L", **kw)
+    fields = {"algorithm": "plugins.fedavgm:FedAvgM", "params": params(momentum=momentum)}
+    return type(run)(**{**run.__dict__, **fields})
+
+
+def test_fedavgm_with_zero_momentum_is_the_weighted_average_and_momentum_accumulates():
+    FedAvgM, _ = _fedavgm()
+    strategy = FedAvgM(_fedavgm_run(0.5))
     g = {"w": torch.tensor([1.0]), "n": torch.tensor([7])}
     clients = [{"w": torch.tensor([0.0]), "n": torch.tensor([7])}] * 2
     # round 1: d = 1 - 0 = 1, v = 1, G = 1 - 1 = 0 (plain FedAvg)
@@ -46,6 +59,49 @@ def test_fedavgm_with_zero_momentum_is_the_weighted_average_and_momentum_accumul
     # round 2 from G = 2: d = 2, v = 2 + 0.5 * 1 = 2.5, G = 2 - 2.5 = -0.5
     out = strategy.aggregate(1, "global", 0, {**g, "w": torch.tensor([2.0])}, clients, [0.5, 0.5])
     assert out["w"].item() == -0.5
+
+
+def test_a_plugins_server_state_survives_resume(tmp_path, tiny_task, monkeypatch):
+    """FedAvgM's velocity goes into resume.pt (Strategy.state_dict), so a run killed after
+    round 3 and resumed ends with the uninterrupted run's weights; restarting the velocity at 0
+    would change them."""
+    monkeypatch.syspath_prepend(str(ROOT / "tests"))
+    tr, val, _ = tiny_task("L-L-L")
+    run = _fedavgm_run(0.9, rounds=5, checkpoint_every=3)
+    train.train_run(run, tr, val, tmp_path / "straight")
+
+    real_round = train.RoundLoop.round
+
+    def killed_in_round_4(self, rnd):
+        if rnd == 3:
+            raise KeyboardInterrupt("killed")
+        return real_round(self, rnd)
+
+    monkeypatch.setattr(train.RoundLoop, "round", killed_in_round_4)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_run(run, tr, val, tmp_path / "resumed")
+    saved = load_checkpoint(tmp_path / "resumed/resume.pt")
+    assert saved["round"] == 3 and saved["strategy"], "the velocity is not in resume.pt"
+    assert all(k.startswith("global/0/") for k in saved["strategy"])
+    monkeypatch.setattr(train.RoundLoop, "round", real_round)
+    train.train_run(run, tr, val, tmp_path / "resumed")
+
+    a = load_checkpoint(tmp_path / "straight/final.pt")["models"]
+    b = load_checkpoint(tmp_path / "resumed/final.pt")["models"]
+    for key in a:
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), (key, name)
+
+
+def test_a_stateless_method_refuses_strategy_state_from_another():
+    from tinyfed import tiny_run
+
+    from fedmix.methods import make_strategy
+
+    strategy = make_strategy(tiny_run(algorithm="fedavg", setting="L-L-L"))
+    assert strategy.state_dict() == {}
+    with pytest.raises(ValueError, match="global/0/w"):
+        strategy.load_state_dict({"global/0/w": torch.zeros(1)})
 
 
 def _snakemake(workdir: Path, momentum: str, *targets: str, dry: bool = False):

@@ -17,6 +17,7 @@ the images alone. They reach a run as one ``U`` file (:func:`fedmix.data.degrade
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # torch only where images are appended: the workflow plans wi
     import torch
 
     from fedmix.clients import ClientData
+    from fedmix.runconfig import RunConfig
 
 __all__ = [
     "NORMAL_IMAGE_RULES",
@@ -31,7 +33,10 @@ __all__ = [
     "normal_image_clients",
     "normal_image_source",
     "resolve_normal_rule",
+    "with_normal_images",
 ]
+
+log = logging.getLogger("fedmix.data.normals")
 
 NORMAL_IMAGE_RULES = ("auto", "tmi", "arxiv", "all", "none")
 
@@ -48,7 +53,7 @@ def resolve_normal_rule(value: str, algorithm: str, variant: str | None) -> str:
 def normal_image_source(task: Mapping) -> str | None:
     """The client of a task whose dataset holds normal images to add (bus, read from BUSI), or
     None: synthetic tasks, other federations, or ``normal_images`` ``all`` / ``none``."""
-    from fedmix.datasets.registry import FEDERATIONS
+    from fedmix.datasets.federations import FEDERATIONS
 
     rule = task.get("real", {}).get("normal_images", "auto")
     if task["source"] not in FEDERATIONS or rule in ("all", "none"):
@@ -97,3 +102,21 @@ def append_normals(client: ClientData, images: torch.Tensor) -> ClientData:
         box_masks=extend(client.box_masks, (m, h, w)),
         lesion=extend(client.lesion, (m,)),
     )
+
+
+def with_normal_images(
+    clients: list[ClientData], run: RunConfig, normals_file, device
+) -> list[ClientData]:
+    """``clients`` with the normals file's images added to each of ``run.normal_clients``."""
+    from fedmix.clients import load_client
+
+    if not run.normal_clients:
+        return clients
+    if normals_file is None:
+        raise ValueError(
+            f"clients {list(run.normal_clients)} train on normal images but no normals file "
+            "was given; run through the workflow (rule normals) or pass normals_file"
+        )
+    normals = load_client(normals_file, "normals", "U", device).images
+    log.info("%d normal images join %s", normals.shape[0], list(run.normal_clients))
+    return [append_normals(c, normals) if c.name in run.normal_clients else c for c in clients]

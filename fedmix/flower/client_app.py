@@ -23,12 +23,14 @@ from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from fedmix.clients import load_client, load_eval
+from fedmix.data.normals import with_normal_images
 from fedmix.devices import deterministic_cpu, resolve_device
 from fedmix.flower.records import decode_request, encode_reply, load_streams
+from fedmix.local_training import LocalTrainer, new_model
 from fedmix.methods import make_strategy
 from fedmix.optim import FusedAdam
 from fedmix.runconfig import RunConfig
-from fedmix.train import LocalTrainer, new_model, validate_model, with_normal_images
+from fedmix.selection import validate_model
 
 __all__ = ["SiteConfig", "app"]
 

@@ -2,7 +2,7 @@
 
 Each round the coordinator sends the run configuration and the global model(s) (both streams
 for FedMix) to every connected site, collects n_i, l_i and the updated weights, lets the run's
-strategy weigh the sites (:func:`fedmix.train.aggregate_updates`, the simulation's function)
+strategy weigh the sites (:func:`fedmix.global_models.aggregate_updates`, the simulation's function)
 and averages. The validation Dice of round r's models is computed by each site when it
 receives them at the start of round r + 1 (and by a last ``evaluate`` message after the final
 round), so the history has the simulation's columns without an extra message per round.
@@ -28,10 +28,11 @@ from flwr.serverapp import Grid, ServerApp
 
 from fedmix.devices import deterministic_cpu
 from fedmix.flower.records import SiteReply, decode_reply, encode_request
+from fedmix.global_models import aggregate_updates, initial_models
 from fedmix.methods import ClientStats, Strategy, make_strategy
-from fedmix.outputs import models_payload, write_run_outputs
+from fedmix.outputs import history_rows, models_payload, write_run_outputs
 from fedmix.runconfig import RunConfig
-from fedmix.train import aggregate_updates, history_rows, initial_models, selection_scope
+from fedmix.selection import selection_scope
 
 __all__ = ["app", "load_run_config", "serve"]
 

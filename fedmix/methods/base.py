@@ -9,6 +9,10 @@ A method is one class over :class:`Strategy` in one file. Each round the loop as
 - ``weights(rnd, stats)``: the server's aggregation weights per group;
 - ``aggregate(rnd, group, stream, global_state, states, weights)``: the new global weights.
 
+A method that carries state across rounds on the server (e.g. server momentum) returns it from
+``state_dict()`` and takes it back in ``load_state_dict()``; it is saved in ``resume.pt``, so a
+resumed run continues exactly where the interrupted one stopped.
+
 The defaults are FedAvg's (McMahan et al., AISTATS 2017): pixel-labelled clients train on their
 masks with the soft Dice loss, ``U`` clients sit out, weights ``n_i / sum_j n_j``, weighted
 average of the state dicts. A method's hyper-parameters live in its frozen ``Params`` dataclass
@@ -135,3 +139,16 @@ class Strategy:
     ) -> dict[str, torch.Tensor]:
         """New global state of ``group``'s ``stream`` from the clients with weight > 0."""
         return weighted_average(states, weights)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """What the strategy carries from round to round, as tensors under string keys (saved
+        in ``resume.pt``). Stateless methods, all the built-in ones, carry nothing."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`state_dict` returned when ``resume.pt`` was written."""
+        if state:
+            raise ValueError(
+                f"{type(self).__name__} keeps no state between rounds, but the checkpoint holds "
+                f"strategy state {sorted(state)[:5]}; it was written by another method"
+            )

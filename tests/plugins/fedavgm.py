@@ -7,7 +7,8 @@ weights minus the clients' weighted average) as a gradient and steps with moment
 FedAvg. Only the ``aggregate`` hook changes; everything else is FedAvg's.
 
 Used as ``algorithm: plugins.fedavgm:FedAvgM`` with ``tests/`` on PYTHONPATH (docs/extending.md).
-The velocity lives in the strategy object, so a run resumed from ``resume.pt`` restarts it at 0.
+The velocity is server state carried across rounds: ``state_dict``/``load_state_dict`` put it in
+``resume.pt``, so a resumed run continues it instead of restarting it at 0.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class FedAvgM(FedAvg):
 
     def __init__(self, run, **kwargs):
         super().__init__(run, **kwargs)
-        self.velocity = {}  # (group, stream, tensor name) -> v
+        self.velocity = {}  # "group/stream/tensor name" -> v
 
     def aggregate(self, rnd, group, stream, global_state, states, weights):
         average = super().aggregate(rnd, group, stream, global_state, states, weights)
@@ -40,10 +41,16 @@ class FedAvgM(FedAvg):
             if not g.is_floating_point():
                 new[name] = average[name]
                 continue
-            key = (group, stream, name)
+            key = f"{group}/{stream}/{name}"
             v = g - average[name]
             if key in self.velocity:
                 v = v + self.params.momentum * self.velocity[key]
             self.velocity[key] = v
             new[name] = g - self.params.server_lr * v
         return new
+
+    def state_dict(self):
+        return dict(self.velocity)
+
+    def load_state_dict(self, state):
+        self.velocity = dict(state)
