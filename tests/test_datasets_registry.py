@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from fedmix.config import ConfigError, load_schema, resolve_run, validate_config
-from fedmix.datasets.registry import FEDERATIONS, REGISTRY, client_dataset
+from fedmix.datasets.federations import FEDERATIONS, client_dataset
+from fedmix.datasets.registry import REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
 

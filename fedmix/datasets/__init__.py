@@ -8,6 +8,7 @@ every dry run). The package never reads YAML; it receives validated parts of the
 """
 
 from fedmix.datasets.download import DownloadError, fetch_dataset, safe_extract
+from fedmix.datasets.federations import FEDERATIONS, client_dataset
 from fedmix.datasets.folders import standardize_folder_client
 from fedmix.datasets.manifest import provenance, read_ready, write_ready
 from fedmix.datasets.preflight import preflight, preflight_rows
@@ -18,7 +19,7 @@ from fedmix.datasets.prepare import (
     user_errors,
 )
 from fedmix.datasets.readers import DataLayoutError
-from fedmix.datasets.registry import FEDERATIONS, REGISTRY, client_dataset
+from fedmix.datasets.registry import REGISTRY
 from fedmix.datasets.standardize import standardize_client
 from fedmix.datasets.verify import PartialDataError, verify_folder
 

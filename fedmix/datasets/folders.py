@@ -29,14 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-import fedmix
 from fedmix.config import ConfigError
-from fedmix.datasets.manifest import file_sha256, manifest_digest
+from fedmix.datasets.manifest import file_sha256, manifest_digest, standardized_attrs
 from fedmix.datasets.readers import DataLayoutError, Sample
 from fedmix.datasets.splits import make_split
-from fedmix.datasets.standardize import data_attrs, load_samples
+from fedmix.datasets.standardize import load_samples
 from fedmix.datasets.verify import IMAGE_SUFFIXES, show
-from fedmix.io import SPLIT_NAMES
 
 __all__ = [
     "DIAGNOSIS_VALUES",
@@ -177,26 +175,17 @@ def standardize_folder_client(
         "sample_ids": ids,
         "split": make_split(ids, list(groups), task_cfg["split"]),
     }
-    attrs = {
-        "kind": "standardized",
-        "task": task_name,
-        "client": client,
-        "source": "folders",
-        **data_attrs(manifest),
-        "params": {
-            "dataset": f"folders/{client}",
-            "folder": str(folder),
-            "image_size": size,
-            "channels": channels,
-            "split": dict(task_cfg["split"]),
-            "folders": {k: v for k, v in folders_cfg.items() if k != "clients"},
-        },
-        "split_names": list(SPLIT_NAMES),
-        "diagnosis_names": ["normal", "benign", "malignant"],
-        "licence": "your own data",
-        "citation": "",
-        "fedmix_version": fedmix.__version__,
+    params = {
+        "dataset": f"folders/{client}",
+        "folder": str(folder),
+        "image_size": size,
+        "channels": channels,
+        "split": dict(task_cfg["split"]),
+        "folders": {k: v for k, v in folders_cfg.items() if k != "clients"},
     }
+    attrs = standardized_attrs(
+        task_name, client, "folders", manifest, params, licence="your own data", citation=""
+    )
     return arrays, attrs, manifest
 
 

@@ -15,7 +15,15 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["file_sha256", "manifest_digest", "provenance", "read_ready", "write_ready"]
+__all__ = [
+    "data_attrs",
+    "file_sha256",
+    "manifest_digest",
+    "provenance",
+    "read_ready",
+    "standardized_attrs",
+    "write_ready",
+]
 
 _CHUNK = 1 << 20
 
@@ -63,3 +71,58 @@ def write_ready(path: str | Path, manifest: Mapping) -> Path:
 def read_ready(path: str | Path) -> dict:
     """The manifest JSON written by :func:`write_ready`."""
     return json.loads(Path(path).read_text())
+
+
+def data_attrs(manifest: Mapping | None) -> dict:
+    """Provenance attributes of a standardized file from its dataset's manifest.
+
+    ``source_version`` and ``data_provenance`` name the manifest digest (and the partial flag);
+    ``data_partial`` is 1 for a copy accepted with ``allow_partial``. Without a manifest (a
+    folder read directly, not through the workflow) the file says it is unverified.
+    """
+    if manifest is None:
+        text = "unverified folder (no manifest)"
+        return {"source_version": text, "data_provenance": text, "data_partial": 0}
+    text = provenance(manifest)
+    return {
+        "source_version": text,
+        "data_provenance": text,
+        "data_manifest_digest": manifest["digest"],
+        "data_partial": int(bool(manifest.get("partial"))),
+    }
+
+
+def standardized_attrs(
+    task: str,
+    client: str,
+    source: str,
+    manifest: Mapping | None,
+    params: Mapping,
+    *,
+    licence: str,
+    citation: str,
+    diagnosis_names: tuple[str, ...] = ("normal", "benign", "malignant"),
+    class_names: tuple[str, ...] | None = None,
+) -> dict:
+    """The attributes of a ``standardized`` HDF5 file: what it is, where its data came from
+    (:func:`data_attrs`), how it was made (``params``), and the data's licence and citation."""
+    import fedmix
+    from fedmix.file_layout import SPLIT_NAMES
+
+    attrs = {
+        "kind": "standardized",
+        "task": task,
+        "client": client,
+        "source": source,
+        **data_attrs(manifest),
+        "params": dict(params),
+    }
+    if class_names is not None:
+        attrs["class_names"] = list(class_names)
+    return attrs | {
+        "split_names": list(SPLIT_NAMES),
+        "diagnosis_names": list(diagnosis_names),
+        "licence": licence,
+        "citation": citation,
+        "fedmix_version": fedmix.__version__,
+    }

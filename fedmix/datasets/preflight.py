@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from fedmix.datasets.federations import client_dataset
 from fedmix.datasets.manifest import provenance, read_ready
 from fedmix.datasets.prepare import dataset_entry, holds_copy, where_to_get
 from fedmix.datasets.readers import DataLayoutError
-from fedmix.datasets.registry import REGISTRY, client_dataset
+from fedmix.datasets.registry import REGISTRY
 from fedmix.datasets.verify import verify_folder
 
 __all__ = ["BLOCKING", "needed_datasets", "preflight", "preflight_rows"]

@@ -4,8 +4,8 @@ Each ``list_*`` function returns :class:`Sample` records in a fixed order (natur
 file names, or metadata row order for HAM10000), pairing every image with its mask file(s). An
 image without a mask, or a mask without an image, raises :class:`DataLayoutError` listing the
 first offending files. Folders are searched recursively, so an extra top folder inside a zip
-does not matter. Diagnosis codes follow :data:`fedmix.io.DIAGNOSIS_NAMES` (0 normal, 1 benign,
-2 malignant).
+does not matter. Diagnosis codes follow :data:`fedmix.file_layout.DIAGNOSIS_NAMES` (0 normal,
+1 benign, 2 malignant).
 """
 
 from __future__ import annotations

@@ -6,27 +6,14 @@ either ``automatic`` (every file has a URL and a hash;
 config) or ``request-only`` (the user obtains it under a signed agreement and places the folder;
 :mod:`fedmix.datasets.manual` checks it).
 
-A *federation* (``tasks.<name>.source``) maps each client of a task to the dataset it is read
-from: ``breast`` = BUSI / BUSIS / UDIAT (one dataset per client, the paper's breast task),
-``ham10000`` = HAM10000 split by its metadata ``dataset`` column (the paper's skin task),
-``isic2018`` = ISIC 2018 Task 1 as a single client (no site metadata), ``open_breast`` = BUSI
-and BUS-BRA (both CC BY 4.0, downloadable without an agreement), ``retouch`` = the RETOUCH
-training set split by OCT vendor (the paper's multi-class task). ``folders`` (not listed here)
-reads each client from a folder of your own (:mod:`fedmix.datasets.folders`).
+Which dataset each client of a task is read from is in :mod:`fedmix.datasets.federations`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-__all__ = [
-    "FEDERATIONS",
-    "REGISTRY",
-    "Dataset",
-    "RemoteFile",
-    "client_dataset",
-    "get_dataset",
-]
+__all__ = ["REGISTRY", "Dataset", "RemoteFile", "get_dataset"]
 
 _DATAVERSE = "https://dataverse.harvard.edu/api/access/datafile"
 _ISIC = "https://isic-challenge-data.s3.amazonaws.com/2018"
@@ -287,37 +274,9 @@ REGISTRY: dict[str, Dataset] = {
     ),
 }
 
-# source -> client -> (dataset key, selector). The HAM10000 selector is the `dataset` column.
-FEDERATIONS: dict[str, dict[str, tuple[str, str]]] = {
-    "breast": {"bus": ("busi", ""), "busis": ("busis", ""), "udiat": ("udiat", "")},
-    "ham10000": {
-        name: ("ham10000", name)
-        for name in ("rosendahl", "vidir_modern", "vienna_dias", "vidir_molemax")
-    },
-    "isic2018": {"isic2018": ("isic2018", "")},
-    # openly licensed only (CC BY 4.0): anyone can download it, no signed agreement
-    "open_breast": {"bus": ("busi", ""), "busbra": ("busbra", "")},
-    "retouch": {vendor: ("retouch", vendor) for vendor in ("cirrus", "spectralis", "topcon")},
-}
-
 
 def get_dataset(key: str) -> Dataset:
     """Registry entry of ``key``; ValueError naming the known keys otherwise."""
     if key not in REGISTRY:
         raise ValueError(f"unknown dataset {key!r}; known datasets: {sorted(REGISTRY)}")
     return REGISTRY[key]
-
-
-def client_dataset(source: str, client: str) -> tuple[str, str]:
-    """(dataset key, selector) that ``client`` of federation ``source`` is read from."""
-    if source not in FEDERATIONS:
-        raise ValueError(
-            f"source {source!r} is not a real federation; known: {sorted(FEDERATIONS)}"
-        )
-    clients = FEDERATIONS[source]
-    if client not in clients:
-        raise ValueError(
-            f"client {client!r} is not part of federation {source!r}; its clients are "
-            f"{list(clients)} (rename the task's clients to these)"
-        )
-    return clients[client]

@@ -19,13 +19,17 @@ so a grouped split never puts two slices of one volume in different partitions.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from fedmix.datasets.manifest import file_sha256, manifest_digest
+from fedmix.datasets.download import dataset_dir
+from fedmix.datasets.manifest import file_sha256, manifest_digest, standardized_attrs
 from fedmix.datasets.readers import DataLayoutError
+from fedmix.datasets.registry import REGISTRY
+from fedmix.datasets.splits import make_split
 
 __all__ = [
     "RETOUCH_CLASSES",
@@ -237,3 +241,45 @@ def retouch_slices(folder: str | Path, vendor: str, size: int):
     if not ids:
         raise DataLayoutError(f"{folder}: no {vendor} B-scan holds a fluid label")
     return np.stack(images), np.stack(masks), np.array(ids), np.array(groups, dtype=object)
+
+
+def standardize_retouch(
+    task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping, manifest=None
+):
+    """RETOUCH vendor ``client``: fluid-holding B-scans, class-index masks 0..3, split grouped
+    by volume (:mod:`fedmix.datasets.retouch`)."""
+    if task_cfg["channels"] != 1:
+        raise DataLayoutError(
+            f"RETOUCH is grayscale OCT; set channels: 1 (got {task_cfg['channels']})"
+        )
+    folder = dataset_dir("retouch", datasets_cfg)
+    images, masks, ids, groups = retouch_slices(folder, client, task_cfg["image_size"])
+    lesion = masks.reshape(len(masks), -1).any(1).astype(np.uint8)
+    arrays = {
+        "images": images,
+        "masks": masks,
+        "lesion": lesion,
+        "diagnosis": lesion.copy(),
+        "sample_ids": ids,
+        "split": make_split(ids, list(groups), task_cfg["split"]),
+    }
+    params = {
+        "dataset": "retouch",
+        "image_size": task_cfg["image_size"],
+        "channels": 1,
+        "split": dict(task_cfg["split"]),
+        "volumes": len(set(groups)),
+    }
+    ds = REGISTRY["retouch"]
+    attrs = standardized_attrs(
+        task_name,
+        client,
+        task_cfg["source"],
+        manifest,
+        params,
+        licence=ds.licence,
+        citation=ds.citation,
+        diagnosis_names=("no fluid", "fluid"),
+        class_names=RETOUCH_CLASSES,
+    )
+    return arrays, attrs

@@ -1,6 +1,6 @@
 """Train/val/test splits of real clients: grouped by lesion (default) or the paper's 80/20.
 
-Split codes follow :data:`fedmix.io.SPLIT_NAMES`: 0 train, 1 val, 2 test.
+Split codes follow :data:`fedmix.file_layout.SPLIT_NAMES`: 0 train, 1 val, 2 test.
 
 ``grouped``: whole groups (HAM10000 ``lesion_id``; one group per image where no lesion id is
 known) are dealt to test, val and train by :func:`fedmix.data.splits.assign_split`, so no lesion

@@ -1,4 +1,4 @@
-"""Standardize one real client into the arrays of a ``standardized`` HDF5 file (fedmix.io).
+"""Standardize one real client into the arrays of a ``standardized`` HDF5 file (fedmix.file_layout).
 
 Following the paper's preprocessing: each image is converted to grayscale (``channels: 1``; RGB
 with ``channels: 3``) and resized to ``image_size`` x ``image_size`` with PIL bilinear
@@ -29,10 +29,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-import fedmix
 from fedmix.datasets.download import dataset_dir
+from fedmix.datasets.federations import client_dataset
 from fedmix.datasets.folds import original_split
-from fedmix.datasets.manifest import provenance
+from fedmix.datasets.manifest import standardized_attrs
 from fedmix.datasets.readers import (
     DataLayoutError,
     Sample,
@@ -43,10 +43,10 @@ from fedmix.datasets.readers import (
     list_udiat,
     read_ham_metadata,
 )
-from fedmix.datasets.registry import REGISTRY, client_dataset
-from fedmix.datasets.retouch import RETOUCH_CLASSES, retouch_slices
+from fedmix.datasets.registry import REGISTRY
+from fedmix.datasets.retouch import standardize_retouch
 from fedmix.datasets.splits import drop_shared_groups, make_split
-from fedmix.io import SPLIT_NAMES
+from fedmix.file_layout import SPLIT_NAMES
 
 __all__ = [
     "check_sample",
@@ -191,25 +191,6 @@ def load_samples(samples: list[Sample], size: int, channels: int, desc: str = "i
     return images, masks
 
 
-def data_attrs(manifest: Mapping | None) -> dict:
-    """Provenance attributes of a standardized file from its dataset's manifest.
-
-    ``source_version`` and ``data_provenance`` name the manifest digest (and the partial flag);
-    ``data_partial`` is 1 for a copy accepted with ``allow_partial``. Without a manifest (a
-    folder read directly, not through the workflow) the file says it is unverified.
-    """
-    if manifest is None:
-        text = "unverified folder (no manifest)"
-        return {"source_version": text, "data_provenance": text, "data_partial": 0}
-    text = provenance(manifest)
-    return {
-        "source_version": text,
-        "data_provenance": text,
-        "data_manifest_digest": manifest["digest"],
-        "data_partial": int(bool(manifest.get("partial"))),
-    }
-
-
 def standardize_client(
     task_name: str,
     client: str,
@@ -222,11 +203,12 @@ def standardize_client(
     Same contract as :func:`fedmix.data.synthetic.generate_client`: images uint8 (N, C, S, S),
     masks uint8 (N, S, S) 0/1, lesion uint8 (N,), diagnosis uint8 (N,), sample_ids str (N,),
     split uint8 (N,) (see :mod:`fedmix.datasets.splits`). ``manifest`` (the dataset's verified
-    manifest, see :mod:`fedmix.datasets.verify`) is recorded as provenance (:func:`data_attrs`).
+    manifest, see :mod:`fedmix.datasets.verify`) is recorded as provenance
+    (:func:`fedmix.datasets.manifest.standardized_attrs`).
     """
     source, size, channels = task_cfg["source"], task_cfg["image_size"], task_cfg["channels"]
     if client_dataset(source, client)[0] == "retouch":
-        return _standardize_retouch(task_name, client, task_cfg, datasets_cfg, manifest)
+        return standardize_retouch(task_name, client, task_cfg, datasets_cfg, manifest)
     samples, key, n_dropped = client_samples(source, client, task_cfg, datasets_cfg)
     ids = np.array([s.sample_id for s in samples])
     diagnosis = np.array([s.diagnosis for s in samples], dtype=np.uint8)
@@ -253,69 +235,16 @@ def standardize_client(
         "split": split,
     }
     ds = REGISTRY[key]
-    attrs = {
-        "kind": "standardized",
-        "task": task_name,
-        "client": client,
-        "source": source,
-        **data_attrs(manifest),
-        "params": {
-            "dataset": key,
-            "image_size": size,
-            "channels": channels,
-            "split": dict(task_cfg["split"]),
-            "real": dict(task_cfg.get("real", {})),
-            "dropped_shared_lesion_images": n_dropped,
-            "left_out_by_split_lists": int((~keep).sum()),
-        },
-        "split_names": list(SPLIT_NAMES),
-        "diagnosis_names": ["normal", "benign", "malignant"],
-        "licence": ds.licence,
-        "citation": ds.citation,
-        "fedmix_version": fedmix.__version__,
+    params = {
+        "dataset": key,
+        "image_size": size,
+        "channels": channels,
+        "split": dict(task_cfg["split"]),
+        "real": dict(task_cfg.get("real", {})),
+        "dropped_shared_lesion_images": n_dropped,
+        "left_out_by_split_lists": int((~keep).sum()),
     }
-    return arrays, attrs
-
-
-def _standardize_retouch(
-    task_name: str, client: str, task_cfg: Mapping, datasets_cfg: Mapping, manifest=None
-):
-    """RETOUCH vendor ``client``: fluid-holding B-scans, class-index masks 0..3, split grouped
-    by volume (:mod:`fedmix.datasets.retouch`)."""
-    if task_cfg["channels"] != 1:
-        raise DataLayoutError(
-            f"RETOUCH is grayscale OCT; set channels: 1 (got {task_cfg['channels']})"
-        )
-    folder = dataset_dir("retouch", datasets_cfg)
-    images, masks, ids, groups = retouch_slices(folder, client, task_cfg["image_size"])
-    lesion = masks.reshape(len(masks), -1).any(1).astype(np.uint8)
-    ds = REGISTRY["retouch"]
-    arrays = {
-        "images": images,
-        "masks": masks,
-        "lesion": lesion,
-        "diagnosis": lesion.copy(),
-        "sample_ids": ids,
-        "split": make_split(ids, list(groups), task_cfg["split"]),
-    }
-    attrs = {
-        "kind": "standardized",
-        "task": task_name,
-        "client": client,
-        "source": task_cfg["source"],
-        **data_attrs(manifest),
-        "params": {
-            "dataset": "retouch",
-            "image_size": task_cfg["image_size"],
-            "channels": 1,
-            "split": dict(task_cfg["split"]),
-            "volumes": len(set(groups)),
-        },
-        "class_names": list(RETOUCH_CLASSES),
-        "split_names": list(SPLIT_NAMES),
-        "diagnosis_names": ["no fluid", "fluid"],
-        "licence": ds.licence,
-        "citation": ds.citation,
-        "fedmix_version": fedmix.__version__,
-    }
+    attrs = standardized_attrs(
+        task_name, client, source, manifest, params, licence=ds.licence, citation=ds.citation
+    )
     return arrays, attrs

@@ -8,7 +8,8 @@ from fedmix.data.normals import normal_image_source
 from fedmix.datasets import dataset_entry, preflight
 from fedmix.datasets.folders import check_folder_task
 from fedmix.datasets.folds import expand_fold_tasks, table_tasks
-from fedmix.datasets.registry import REGISTRY, client_dataset
+from fedmix.datasets.federations import client_dataset
+from fedmix.datasets.registry import REGISTRY
 from fedmix.resources import count_images, train_mem_mb, train_runtime_minutes
 
 config = expand_fold_tasks(validate_config(config))  # split.folds: one task per fold
