@@ -13,8 +13,9 @@ import torch
 
 from fedmix.data.classes import class_box_masks
 from fedmix.data.degrade import boxes_to_masks
+from fedmix.file_layout import supervision_fields
 from fedmix.filechecks import check_eval_arrays, check_train_arrays
-from fedmix.io import FedmixFileError, read_h5, supervision_fields
+from fedmix.io import FedmixFileError, read_h5
 
 __all__ = ["ClientData", "EvalData", "load_client", "load_eval", "views"]
 

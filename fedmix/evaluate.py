@@ -23,7 +23,8 @@ from fedmix.checkpoint import load_checkpoint
 from fedmix.clients import load_eval
 from fedmix.config import RunConfig
 from fedmix.devices import configure_cuda, resolve_device
-from fedmix.io import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS, class_columns, read_h5, write_csv
+from fedmix.file_layout import EVAL_CLIENT_COLUMNS, EVAL_IMAGE_COLUMNS, class_columns
+from fedmix.io import read_h5, write_csv
 from fedmix.metrics import dice, hd95, iou, one_empty
 from fedmix.model import predict_binary, predict_channels
 from fedmix.model_keys import serving_key

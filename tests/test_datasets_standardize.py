@@ -17,7 +17,8 @@ from fedmix.data.degrade import degrade_file, holdout_file, normals_file
 from fedmix.datasets.download import fetch_dataset
 from fedmix.datasets.readers import DataLayoutError, list_busi
 from fedmix.datasets.standardize import load_mask, standardize_client
-from fedmix.io import SUPERVISION_FIELDS, read_h5, write_h5
+from fedmix.file_layout import SUPERVISION_FIELDS
+from fedmix.io import read_h5, write_h5
 
 SPLIT = {"mode": "grouped", "val_fraction": 0.0, "test_fraction": 0.25, "seed": 0}
 SKIN = ["rosendahl", "vidir_modern", "vienna_dias", "vidir_molemax"]

@@ -12,7 +12,8 @@ from fedmix.data.degrade import (
     mask_to_box,
     masks_to_boxes,
 )
-from fedmix.io import SUPERVISION_FIELDS, FedmixFileError, read_h5, write_h5
+from fedmix.file_layout import SUPERVISION_FIELDS
+from fedmix.io import FedmixFileError, read_h5, write_h5
 
 
 def _mask(shape, *boxes):

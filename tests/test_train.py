@@ -15,7 +15,8 @@ from fedmix import train
 from fedmix.aggregation import fedmix_weights
 from fedmix.checkpoint import CheckpointMismatchError, load_checkpoint
 from fedmix.clients import load_client
-from fedmix.io import HISTORY_COLUMNS, FedmixFileError, write_h5
+from fedmix.file_layout import HISTORY_COLUMNS
+from fedmix.io import FedmixFileError, write_h5
 from fedmix.methods import FedMix, FedMixParams, base, make_strategy, strategy_class
 from fedmix.methods.fedst import gamma_shift
 from fedmix.params import ConfigError, build_params

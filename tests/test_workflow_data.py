@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from fedmix.config import parse_setting, validate_config
-from fedmix.io import read_h5, supervision_fields
+from fedmix.file_layout import supervision_fields
+from fedmix.io import read_h5
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"

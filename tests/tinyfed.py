@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 
 from fedmix.config import RunConfig
-from fedmix.io import SUPERVISION_FIELDS, write_h5
+from fedmix.file_layout import SUPERVISION_FIELDS
+from fedmix.io import write_h5
 from fedmix.methods import strategy_class
 from fedmix.networks import model_spec
 from fedmix.params import build_params

@@ -1,7 +1,7 @@
 """Label degradation (masks -> boxes / image labels / nothing) and held-out split files.
 
 A training file is built from the list of fields its supervision letter allows
-(:data:`fedmix.io.SUPERVISION_FIELDS`) and nothing else, and the key set is asserted before
+(:data:`fedmix.file_layout.SUPERVISION_FIELDS`) and nothing else, and the key set is asserted before
 writing, so a weak client's file can never hold its masks.
 """
 
@@ -16,14 +16,8 @@ import numpy as np
 
 from fedmix import __version__
 from fedmix.data.classes import check_class_masks, class_boxes, class_presence
-from fedmix.io import (
-    SPLIT_NAMES,
-    SUPERVISION_FIELDS,
-    FedmixFileError,
-    read_h5,
-    supervision_fields,
-    write_h5,
-)
+from fedmix.file_layout import SPLIT_NAMES, SUPERVISION_FIELDS, supervision_fields
+from fedmix.io import FedmixFileError, read_h5, write_h5
 
 __all__ = [
     "binarize_mask",

@@ -34,7 +34,7 @@ from scipy import ndimage
 from fedmix import __version__
 from fedmix.data.shapes import pixel_grid
 from fedmix.data.splits import assign_split
-from fedmix.io import SPLIT_NAMES
+from fedmix.file_layout import SPLIT_NAMES
 
 __all__ = ["OCT_CLASSES", "OCT_DEFAULTS", "OCT_SOURCE_VERSION", "generate_oct_client"]
 

@@ -26,7 +26,7 @@ from scipy import ndimage
 from fedmix import __version__
 from fedmix.data.shapes import draw_lesion, lesion_maps, pixel_grid
 from fedmix.data.splits import assign_split
-from fedmix.io import DIAGNOSIS_NAMES, SPLIT_NAMES
+from fedmix.file_layout import DIAGNOSIS_NAMES, SPLIT_NAMES
 
 __all__ = ["GENERATOR_DEFAULTS", "SOURCE_VERSION", "generate_client", "generate_sample"]
 

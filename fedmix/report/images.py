@@ -24,7 +24,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from fedmix.data.degrade import mask_to_box
-from fedmix.io import DIAGNOSIS_NAMES, read_h5
+from fedmix.file_layout import DIAGNOSIS_NAMES
+from fedmix.io import read_h5
 from fedmix.metrics import dice
 from fedmix.model import predict_binary, predict_channels
 from fedmix.model_keys import serving_key

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fedmix.io import HISTORY_COLUMNS, FedmixFileError
+from fedmix.file_layout import HISTORY_COLUMNS
+from fedmix.io import FedmixFileError
 
 __all__ = ["format_float", "mean_std", "read_csv_rows", "read_history", "read_run_config"]
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedmix.io import EVAL_CLIENT_COLUMNS
+from fedmix.file_layout import EVAL_CLIENT_COLUMNS
 from fedmix.report.render import render_csv, render_latex, render_markdown
 from fedmix.report.results import format_float, mean_std, read_csv_rows, read_run_config
 

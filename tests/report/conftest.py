@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fedmix.io import EVAL_CLIENT_COLUMNS, HISTORY_COLUMNS
+from fedmix.file_layout import EVAL_CLIENT_COLUMNS, HISTORY_COLUMNS
 
 FINAL_DICE_DROP = 0.05
 
