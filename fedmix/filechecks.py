@@ -23,7 +23,7 @@ _REBUILD = "delete it and let snakemake rebuild it (or fix the tool that wrote i
 def check_train_arrays(
     path: str | os.PathLike, supervision: str, arrays: dict, n_classes: int = 0
 ) -> None:
-    """Check a training file of one supervision letter (layout in :mod:`fedmix.io`).
+    """Check a training file of one supervision letter (layout in :mod:`fedmix.file_layout`).
 
     images uint8 (N, C, H, W) with N >= 1 and C in (1, 3); masks uint8 (N, H, W) of 0/1 (L);
     boxes int (N, 4) inside the image where box_valid is 1 (B); lesion 0/1 and diagnosis 0..2

@@ -4,6 +4,7 @@ layout itself (what each kind of file holds) is :mod:`fedmix.file_layout`."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import hashlib
@@ -42,29 +43,36 @@ def write_h5(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], attrs: M
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic(path) as tmp, h5py.File(tmp, "w") as f:
+        for name, value in arrays.items():
+            value = np.asarray(value)
+            if value.dtype.kind in "UO":
+                f.create_dataset(name, data=value.astype(object), dtype=h5py.string_dtype())
+            elif value.ndim and value.size:
+                f.create_dataset(
+                    name, data=value, compression="gzip", compression_opts=4, fletcher32=True
+                )
+            else:
+                f.create_dataset(name, data=value)
+        for key, value in attrs.items():
+            is_plain = isinstance(value, str | int | float | bool | np.integer | np.floating)
+            f.attrs[key] = value if is_plain else json.dumps(value, sort_keys=True)
+        f.attrs["complete"] = True
+    return path
+
+
+@contextlib.contextmanager
+def _atomic(path: Path):
+    """Yield ``<path>.tmp-<pid>`` to write; once the block ends, publish it onto ``path``. An
+    OSError becomes a FedmixFileError naming ``path``; the temporary never outlives the call."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        with h5py.File(tmp, "w") as f:
-            for name, value in arrays.items():
-                value = np.asarray(value)
-                if value.dtype.kind in "UO":
-                    f.create_dataset(name, data=value.astype(object), dtype=h5py.string_dtype())
-                elif value.ndim and value.size:
-                    f.create_dataset(
-                        name, data=value, compression="gzip", compression_opts=4, fletcher32=True
-                    )
-                else:
-                    f.create_dataset(name, data=value)
-            for key, value in attrs.items():
-                is_plain = isinstance(value, str | int | float | bool | np.integer | np.floating)
-                f.attrs[key] = value if is_plain else json.dumps(value, sort_keys=True)
-            f.attrs["complete"] = True
+        yield tmp
         publish(tmp, path)
     except OSError as err:
         raise FedmixFileError(f"{path}: could not be written ({_reason(err)})") from err
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
 def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
@@ -84,14 +92,8 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically and durably (``<path>.tmp-<pid>``, synced, renamed);
     the temporary is removed on failure."""
     path = Path(path)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
+    with _atomic(path) as tmp:
         tmp.write_text(text)
-        publish(tmp, path)
-    except OSError as err:
-        raise FedmixFileError(f"{path}: could not be written ({_reason(err)})") from err
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -57,7 +57,7 @@ _LAYERS += [(0.92, 0.36)]
 
 
 def generate_oct_client(task_name: str, client: str, task_cfg: dict) -> tuple[dict, dict]:
-    """Generate every B-scan of one client in the standardized layout of :mod:`fedmix.io`.
+    """Generate every B-scan of one client in the standardized layout of :mod:`fedmix.file_layout`.
 
     ``n`` counts volumes; the file holds ``n * slices`` samples. Returns ``(arrays, attrs)``:
     images uint8 ``(N, 1, H, W)``, masks uint8 ``(N, H, W)`` of class indices 0..3, lesion uint8

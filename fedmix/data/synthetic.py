@@ -52,7 +52,7 @@ _SKIN, _BROWN, _DARK, _BLUE = (
 
 
 def generate_client(task_name: str, client: str, task_cfg: dict) -> tuple[dict, dict]:
-    """Generate every sample of one client in the standardized layout of :mod:`fedmix.io`.
+    """Generate every sample of one client in the standardized layout of :mod:`fedmix.file_layout`.
 
     ``task_cfg`` is one validated entry of ``config["tasks"]``. Returns ``(arrays, attrs)``:
     images uint8 ``(N, C, H, W)``, masks uint8 ``(N, H, W)`` in {0, 1}, lesion and diagnosis

@@ -3,8 +3,8 @@
 Both are drawn at print size with the fonts and contour colours of :mod:`fedmix.report.style`
 (ground truth cyan, prediction orange: apart for every common colour-vision deficiency).
 
-Both read pipeline HDF5 files (layout in :mod:`fedmix.io`): images uint8 (N, C, H, W) shown as
-their first channel, masks uint8 (N, H, W). Overlays also read checkpoints
+Both read pipeline HDF5 files (layout in :mod:`fedmix.file_layout`): images uint8 (N, C, H, W)
+shown as their first channel, masks uint8 (N, H, W). Overlays also read checkpoints
 ``{"config": run dict, "round": int, "models": {key: state_dict}}`` (keys:
 :mod:`fedmix.model_keys`).
 """
