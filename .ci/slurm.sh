@@ -92,7 +92,8 @@ is_stale_link_of_ours() {
     [[ $target == */fedmix-slurm.*/slurm.conf ]] || return 1
     old_dir=${target%/slurm.conf}
     pid=$(cat "$old_dir/run/slurmctld.pid" 2>/dev/null || true)
-    [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null
+    # alive means: that pid runs and is a slurmctld (a pid file can outlive its process)
+    [[ -z $pid || $(cat "/proc/$pid/comm" 2>/dev/null) != slurmctld ]]
 }
 
 link_etc_conf() {
