@@ -34,9 +34,16 @@ def build_table1(workdir: Path) -> Path:
     return workdir / "results" / "tiny"
 
 
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory):
+    """Table 1 built twice from scratch in two folders (the log test reads the first)."""
+    root = tmp_path_factory.mktemp("table1")
+    return build_table1(root / "a"), build_table1(root / "b")
+
+
 @pytest.mark.workflow
-def test_table1_twice_from_scratch_is_byte_identical(tmp_path):
-    first, second = build_table1(tmp_path / "a"), build_table1(tmp_path / "b")
+def test_table1_twice_from_scratch_is_byte_identical(two_builds):
+    first, second = two_builds
     for name in ("table1.csv", "table1.md", "table1.tex"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     with open(first / "table1.csv") as f:
@@ -53,10 +60,10 @@ def test_table1_twice_from_scratch_is_byte_identical(tmp_path):
 
 
 @pytest.mark.workflow
-def test_training_log_under_snakemake_is_readable_lines(tmp_path):
+def test_training_log_under_snakemake_is_readable_lines(two_builds):
     """Not a terminal: a header, one line per reported round (tiny: 2 rounds, both), a summary."""
-    build_table1(tmp_path)
-    log = tmp_path / "logs/tiny/synthetic-breast/fedmix-tmi/I-B-L/seed0/train.log"
+    workdir = two_builds[0].parents[1]
+    log = workdir / "logs/tiny/synthetic-breast/fedmix-tmi/I-B-L/seed0/train.log"
     text = log.read_text()
     assert "\r" not in text  # no carriage-return progress bar
     lines = [

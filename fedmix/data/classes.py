@@ -7,8 +7,9 @@ PED = 3). Masks are stored as class indices, uint8 ``(N, H, W)`` with 0 backgrou
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-import torch
 
 __all__ = [
     "check_class_masks",
@@ -39,7 +40,9 @@ def one_hot_classes(masks, n_classes: int):
     """
     if masks.ndim != 3:
         raise ValueError(f"masks must be (N, H, W) class indices, got shape {tuple(masks.shape)}")
-    if isinstance(masks, torch.Tensor):
+    # torch only for torch input: the data rules (degrade, holdout) run without importing it
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(masks, torch.Tensor):
         labels = torch.arange(1, n_classes + 1, device=masks.device).view(1, -1, 1, 1)
         return masks[:, None].long() == labels
     labels = np.arange(1, n_classes + 1).reshape(1, -1, 1, 1)

@@ -24,8 +24,8 @@ from pathlib import Path, PurePosixPath
 import pooch
 import requests
 
-from fedmix.config import ConfigError
 from fedmix.datasets.registry import REGISTRY, Dataset, RemoteFile
+from fedmix.params import ConfigError
 
 __all__ = [
     "DownloadError",

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fedmix.config import ConfigError
 from fedmix.datasets.manifest import file_sha256, manifest_digest, standardized_attrs
 from fedmix.datasets.readers import DataLayoutError, Sample
 from fedmix.datasets.splits import make_split
 from fedmix.datasets.standardize import load_samples
 from fedmix.datasets.verify import IMAGE_SUFFIXES, show
+from fedmix.params import ConfigError
 
 __all__ = [
     "DIAGNOSIS_VALUES",

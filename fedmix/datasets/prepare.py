@@ -21,7 +21,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from fedmix.config import ConfigError
 from fedmix.datasets.download import (
     DownloadError,
     dataset_dir,
@@ -32,6 +31,7 @@ from fedmix.datasets.download import (
 from fedmix.datasets.readers import DataLayoutError
 from fedmix.datasets.registry import REGISTRY, Dataset
 from fedmix.datasets.verify import folder_files, verify_folder
+from fedmix.params import ConfigError
 
 __all__ = [
     "MissingDataError",

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from fedmix.data.splits import assign_split
 
@@ -54,6 +53,8 @@ def paper_split(ids: Sequence[str], val_fraction: float = 0.0, seed: int = 0) ->
     ids = list(ids)
     if len(set(ids)) != len(ids):
         raise ValueError("paper_split: sample ids are not unique")
+    from sklearn.model_selection import train_test_split  # 2-3 s to import: only when used
+
     _, test_ids = train_test_split(ids, test_size=PAPER_TEST_SIZE, random_state=PAPER_RANDOM_STATE)
     test = set(test_ids)
     split = np.array([2 if i in test else 0 for i in ids], dtype=np.uint8)
