@@ -42,7 +42,7 @@ def built(tmp_path_factory):
         for split in ("val", "test")
     ]
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
-    cmd += ["--configfile", str(TINY), "--cores", "1", "--quiet", "all", "--", *targets]
+    cmd += ["--configfile", str(TINY), "--cores", "2", "--quiet", "all", "--", *targets]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir, config, train

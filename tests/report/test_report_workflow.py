@@ -97,7 +97,7 @@ def _fake_results(workdir: Path, config: dict, write_run) -> None:
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
-    cmd += ["--configfile", str(workdir / "config.yaml"), "--cores", "1"]
+    cmd += ["--configfile", str(workdir / "config.yaml"), "--cores", "2"]
     cmd += ["--rerun-triggers", "mtime", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
