@@ -81,8 +81,19 @@ def print_preflight():
         print(preflight(config)[0], file=sys.stderr)
 
 
-def task_config(wildcards):
-    return config["tasks"][wildcards.task]
+def synthetic_data_params(wildcards):
+    """The parts of a synthetic task that change this client's generated file: its own entry
+    under synthetic.clients, the generator's seed and modality, sizes, classes and split; not
+    the training settings or the other clients (each sample has its own seed)."""
+    task = config["tasks"][wildcards.task]
+    keys = ("source", "classes", "image_size", "channels", "split")
+    params = {k: task[k] for k in keys if k in task}
+    synthetic = task["synthetic"]
+    params["synthetic"] = {
+        **{k: v for k, v in synthetic.items() if k != "clients"},
+        "clients": {wildcards.client: synthetic["clients"][wildcards.client]},
+    }
+    return params
 
 
 def check_real_clients():

@@ -8,7 +8,7 @@ rule synthesize:
     output:
         f"{RESOURCES}/{{task}}/standardized/{{client}}.h5",
     params:
-        task=task_config,
+        task=synthetic_data_params,
     wildcard_constraints:
         task=one_of(SYNTHETIC_TASKS),
     conda:
