@@ -65,19 +65,14 @@ def test_a_plugins_server_state_survives_resume(tmp_path, tiny_task, monkeypatch
     """FedAvgM's velocity goes into resume.pt (Strategy.state_dict), so a run killed after
     round 3 and resumed ends with the uninterrupted run's weights; restarting the velocity at 0
     would change them."""
+    from tinyfed import crash_in_round
+
     monkeypatch.syspath_prepend(str(ROOT / "tests"))
     tr, val, _ = tiny_task("L-L-L")
     run = _fedavgm_run(0.9, rounds=5, checkpoint_every=3)
     train.train_run(run, tr, val, tmp_path / "straight")
 
-    real_round = train.RoundLoop.round
-
-    def killed_in_round_4(self, rnd):
-        if rnd == 3:
-            raise KeyboardInterrupt("killed")
-        return real_round(self, rnd)
-
-    monkeypatch.setattr(train.RoundLoop, "round", killed_in_round_4)
+    real_round = crash_in_round(monkeypatch, 3)  # killed in round 4
     with pytest.raises(KeyboardInterrupt):
         train.train_run(run, tr, val, tmp_path / "resumed")
     saved = load_checkpoint(tmp_path / "resumed/resume.pt")

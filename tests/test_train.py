@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from tinyfed import tiny_run
+from tinyfed import crash_in_round, tiny_run
 
 from fedmix import train
 from fedmix.aggregation import fedmix_weights
@@ -137,14 +137,7 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, tiny_task, m
     run = tiny_run(rounds=5, checkpoint_every=2)
     train.train_run(run, tr, val, tmp_path / "straight")
 
-    real_round = train.RoundLoop.round
-
-    def crash_at_4(self, rnd):
-        if rnd == 3:
-            raise KeyboardInterrupt("killed")
-        return real_round(self, rnd)
-
-    monkeypatch.setattr(train.RoundLoop, "round", crash_at_4)
+    real_round = crash_in_round(monkeypatch, 3)
     with pytest.raises(KeyboardInterrupt):
         train.train_run(run, tr, val, tmp_path / "resumed")
     assert load_checkpoint(tmp_path / "resumed/resume.pt")["round"] == 2

@@ -115,3 +115,19 @@ def tiny_run(**overrides) -> RunConfig:
         params = {"variant": "tmi", "beta": 1.5, "tau": 0.5, **params}
     cls = strategy_class(base["algorithm"]).Params
     return RunConfig(**base, params=build_params(cls, params, "tiny_run"))
+
+
+def crash_in_round(monkeypatch, rnd: int):
+    """Make round ``rnd`` (0-based) raise, as a killed job would stop there; returns the real
+    ``RoundLoop.round`` to put back before resuming."""
+    from fedmix import train
+
+    real = train.RoundLoop.round
+
+    def crashing(self, r):
+        if r == rnd:
+            raise KeyboardInterrupt("killed")
+        return real(self, r)
+
+    monkeypatch.setattr(train.RoundLoop, "round", crashing)
+    return real

@@ -16,26 +16,13 @@ from pathlib import Path
 import pytest
 import torch
 from faultkit import assert_nothing_looks_complete
-from tinyfed import tiny_run, write_tiny_task
+from tinyfed import crash_in_round, tiny_run, write_tiny_task
 
 from fedmix import io, train
 from fedmix.checkpoint import CheckpointInputsError, load_checkpoint
 from fedmix.io import FedmixFileError, file_digests
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def crash_in_round(monkeypatch, rnd: int):
-    """Make round ``rnd`` (0-based) raise, as a killed job would stop there."""
-    real = train.RoundLoop.round
-
-    def crashing(self, r):
-        if r == rnd:
-            raise KeyboardInterrupt("killed")
-        return real(self, r)
-
-    monkeypatch.setattr(train.RoundLoop, "round", crashing)
-    return real
 
 
 def same_run(a: Path, b: Path) -> None:
